@@ -6,7 +6,7 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 export default defineConfig({
   resolve: {
     // Tests run against the sources; `npm run build` produces what users import.
-    alias: { '@resgrad/core': src('core') },
+    alias: { '@resgrad/core': src('core'), '@resgrad/nn': src('nn') },
   },
   test: {
     include: ['packages/*/{src,test}/**/*.test.ts', 'test/**/*.test.ts'],

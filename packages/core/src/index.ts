@@ -24,7 +24,7 @@ export {
   type Conv2dOptions, type Pool2dOptions, type CrossEntropyOptions,
 } from './ops/nn.js';
 export { grad, valueAndGrad, vjp, jvp, type GradOptions } from './transforms/ad.js';
-export { jit, makeGraph, type JitOptions, type Jitted } from './transforms/jit.js';
+export { jit, makeGraph, evalShape, traceGraph, type JitOptions, type Jitted } from './transforms/jit.js';
 export { optimizeGraph } from './transforms/optimize.js';
 export { treeFlatten, treeUnflatten, treeMap, treePaths, type Tree, type TreeDef } from './tree.js';
 export * as random from './random/index.js';

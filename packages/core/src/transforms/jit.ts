@@ -144,3 +144,33 @@ export function makeGraph<F extends (...args: any[]) => any>(f: F): (...args: Pa
 }
 
 export { fmtShape };
+
+/**
+ * The output shapes and dtypes of `f` for inputs of the given shapes and dtypes, found by
+ * tracing alone: nothing is computed and no input data is needed (JAX's eval_shape).
+ *
+ * @example
+ * ```ts
+ * evalShape((x: Tensor) => sum(x, 1), { shape: [4, 5], dtype: 'float32' }); // [{ shape: [4], dtype: 'float32' }]
+ * ```
+ */
+export function evalShape(f: (...args: Tensor[]) => unknown, ...avals: Aval[]): Aval[] {
+  const graph = traceToGraph(
+    'evalShape',
+    avals.map((a) => ({ shape: [...a.shape], dtype: a.dtype ?? 'float32' })),
+    (ls) => treeFlatten(f(...ls), 'evalShape').leaves,
+  );
+  return graph.outputs.map((v) => ({ shape: [...v.aval.shape], dtype: v.aval.dtype }));
+}
+
+/**
+ * The graph of `f` on abstract inputs (shapes and dtypes only): like `makeGraph`, but no
+ * input data is needed, so very large models can be inspected (FLOPs, parameter counts).
+ */
+export function traceGraph(f: (...args: Tensor[]) => unknown, avals: readonly Aval[]): Graph {
+  return traceToGraph(
+    'traceGraph',
+    avals.map((a) => ({ shape: [...a.shape], dtype: a.dtype })),
+    (ls) => treeFlatten(f(...ls), 'traceGraph').leaves,
+  );
+}
