@@ -74,7 +74,8 @@ export function tensor(
     const shape = options.shape ? checkShape(op, options.shape) : [values.length];
     check(sizeOf(shape) === values.length, op, () => `shape ${fmtShape(shape)} needs ${sizeOf(shape)} values, got ${values.length}`);
     const data = allocArray(dtype, values.length);
-    if (dtype === own) data.set(values);
+    // A Uint8Array may hold any byte: bool tensors store exactly 0 or 1.
+    if (dtype === own && dtype !== 'bool') data.set(values);
     else for (let i = 0; i < values.length; i++) data[i] = coerceScalar(values[i]!, dtype);
     return fromHost(backend, data, shape, dtype);
   }

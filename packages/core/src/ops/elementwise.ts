@@ -135,10 +135,15 @@ export function relu(x: Tensor): Tensor {
   return P.where(P.gt(t, zero), t, zero);
 }
 
-/** log(1 + exp(x)), computed stably as max(x, 0) + log(1 + exp(-|x|)). */
+/**
+ * log(1 + exp(x)), computed stably as m + log(exp(x - m) + exp(-m)) with m = max(x, 0) held
+ * constant (both exponents are <= 0). As m only shifts an exact identity, every derivative is
+ * that of log(1 + exp(x)), at 0 too (max(x, 0) + log(1 + exp(-|x|)) has slope 1, not 1/2, there).
+ */
 export function softplus(x: Tensor): Tensor {
   const t = asTensor('softplus', x);
-  return add(maximum(t, 0), log(add(exp(neg(abs(t))), 1)));
+  const m = P.stopGradient(maximum(t, 0));
+  return add(log(add(exp(sub(t, m)), exp(neg(m)))), m);
 }
 
 /**

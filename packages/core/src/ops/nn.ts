@@ -30,7 +30,14 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const K = x.shape[x.rank - 1]!;
   if (K !== y.shape[y.rank - 2])
     fail('matmul', `inner dimensions differ: ${fmtShape(a.shape)} x ${fmtShape(b.shape)} (${K} vs ${y.shape[y.rank - 2]})`);
-  const batch = broadcastShapes('matmul', x.shape.slice(0, -2), y.shape.slice(0, -2));
+  const [bx, by] = [x.shape.slice(0, -2), y.shape.slice(0, -2)];
+  const compatible = bx.every((d, i) => {
+    const e = by[by.length - bx.length + i];
+    return e === undefined || d === e || d === 1 || e === 1;
+  });
+  if (!compatible)
+    fail('matmul', `batch dimensions ${fmtShape(bx)} and ${fmtShape(by)} of ${fmtShape(a.shape)} x ${fmtShape(b.shape)} cannot be broadcast together`);
+  const batch = broadcastShapes('matmul', bx, by);
   x = P.broadcast(P.cast(x, dt), [...batch, ...x.shape.slice(-2)]);
   y = P.broadcast(P.cast(y, dt), [...batch, ...y.shape.slice(-2)]);
   let out = P.dot(x, y);
@@ -55,6 +62,7 @@ export function logSumExp(x: Tensor, axis = -1, keepDims = false): Tensor {
 /** log(softmax(x)) along `axis` (default last), computed stably. */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const t = asTensor('logSoftmax', x);
+  normalizeAxis('logSoftmax', axis, t.rank);
   return sub(t, logSumExp(t, axis, true));
 }
 

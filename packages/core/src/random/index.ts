@@ -103,6 +103,7 @@ export function randint(k: Key, shape: readonly number[], minval: number, maxval
 export function permutation(k: Key, n: number): Tensor {
   checkKey('permutation', k);
   check(Number.isInteger(n) && n >= 0, 'permutation', () => `n must be a non-negative integer, got ${n}`);
+  check(!k.isTracer, 'permutation', () => 'runs on the host and cannot be used inside jit/grad/vjp; draw the permutation outside and pass it in');
   const bits = P.randomBits(k, [n], 0).data() as Int32Array;
   const idx = Array.from({ length: n }, (_, i) => i);
   idx.sort((a, b) => (bits[a]! >>> 0) - (bits[b]! >>> 0) || a - b);
