@@ -17,6 +17,17 @@ export interface ApplyOptions {
   train: boolean;
   /** Randomness for dropout; required only when a dropout layer runs in training mode. */
   key?: random.Key;
+  /**
+   * Called with each named sub-layer's output (dotted name, e.g. `layer1.0.bn2`), to inspect
+   * responses (the paper's Fig. 7) without changing the model.
+   */
+  probe?: (name: string, output: Tensor) => void;
+}
+
+/** Options for a child named `name`: its probe reports names under that prefix. */
+export function childOptions(options: ApplyOptions, name: string): ApplyOptions {
+  const { probe } = options;
+  return probe ? { ...options, probe: (n, t) => probe(`${name}.${n}`, t) } : options;
 }
 
 /**
@@ -85,9 +96,10 @@ export function serial(layers: Readonly<Record<string, Layer>> | readonly Layer[
       let y = x;
       entries.forEach(([name, l], i) => {
         const [out, s] = l.apply((params[name] as ParamTree) ?? EMPTY, (state[name] as ParamTree) ?? EMPTY, y, {
-          ...options,
+          ...childOptions(options, name),
           key: keys?.[i],
         });
+        options.probe?.(name, out);
         if (!isEmpty(s)) newState[name] = s;
         y = out;
       });

@@ -1,5 +1,5 @@
 import { add, random, relu, type Tensor } from '@resgrad/core';
-import { EMPTY, type Layer, layerError, type ParamTree } from './layer.js';
+import { childOptions, EMPTY, type Layer, layerError, type ParamTree } from './layer.js';
 
 export interface ResidualOptions {
   /**
@@ -52,7 +52,7 @@ export function residual(F: Layer, shortcut?: Layer, options: ResidualOptions = 
       const [fx, fState] = F.apply(fp, fs, x, options);
       let sx: Tensor = x;
       let sState: ParamTree = EMPTY;
-      if (shortcut) [sx, sState] = shortcut.apply(sp, ss, x, options);
+      if (shortcut) [sx, sState] = shortcut.apply(sp, ss, x, childOptions(options, SHORTCUT));
       const sum = add(fx, sx);
       const newState = Object.keys(sState).length ? { ...fState, [SHORTCUT]: sState } : fState;
       return [post ? relu(sum) : sum, newState];

@@ -1,4 +1,4 @@
-import { allocArray } from '../dtype.js';
+import { allocArray, type TypedArray } from '../dtype.js';
 import { check, fail, fmtShape } from '../errors.js';
 import type { Aval } from '../graph.js';
 import * as P from '../ops/prim.js';
@@ -83,20 +83,32 @@ export function convOutputShape(op: string, x: readonly number[], w: readonly nu
 }
 
 /**
- * Visits every term of the convolution sum y[n,o,oh,ow] += x[n,ci,ih,iw] * w[o,c,kh,kw]
- * (with ci = group * C/groups + c), passing flat indices of x, w and y.
+ * Accumulates every term of the convolution sum y[n,o,oh,ow] += x[n,ci,ih,iw] * w[o,c,kh,kw]
+ * (ci = group * C/groups + c, ih = oh*stride - pad + kh*dilation) into one of the three
+ * operands: 'y' computes the convolution, 'x' its input gradient (from dy and w), 'w' its
+ * weight gradient (from x and dy). One loop nest serves all three, so they cannot disagree.
  */
-function forEachConvTerm(
+/** Stands for the operand a mode does not read. */
+const NONE = new Float32Array(0);
+
+function convTerms(
+  into: 'y' | 'x' | 'w',
   xs: readonly number[],
   ws: readonly number[],
   ys: readonly number[],
   p: ConvParams,
-  f: (xi: number, wi: number, yi: number) => void,
+  X: TypedArray,
+  W: TypedArray,
+  Y: TypedArray,
+  acc: Float64Array,
 ): void {
-  const [N, C, H, W] = xs as [number, number, number, number];
+  const [N, C, H, Wd] = xs as [number, number, number, number];
   const [O, Cg, KH, KW] = ws as [number, number, number, number];
   const [, , OH, OW] = ys as [number, number, number, number];
   const Og = O / p.groups;
+  const [sh, sw] = p.stride;
+  const [dh, dw] = p.dilation;
+  const [ph, pw] = [p.padding[0][0], p.padding[1][0]];
   for (let n = 0; n < N; n++)
     for (let o = 0; o < O; o++) {
       const g = Math.floor(o / Og);
@@ -105,12 +117,18 @@ function forEachConvTerm(
           const yi = ((n * O + o) * OH + oh) * OW + ow;
           for (let c = 0; c < Cg; c++)
             for (let kh = 0; kh < KH; kh++) {
-              const ih = oh * p.stride[0] - p.padding[0][0] + kh * p.dilation[0];
+              const ih = oh * sh - ph + kh * dh;
               if (ih < 0 || ih >= H) continue;
+              const xRow = ((n * C + g * Cg + c) * H + ih) * Wd;
+              const wRow = ((o * Cg + c) * KH + kh) * KW;
               for (let kw = 0; kw < KW; kw++) {
-                const iw = ow * p.stride[1] - p.padding[1][0] + kw * p.dilation[1];
-                if (iw < 0 || iw >= W) continue;
-                f(((n * C + g * Cg + c) * H + ih) * W + iw, ((o * Cg + c) * KH + kh) * KW + kw, yi);
+                const iw = ow * sw - pw + kw * dw;
+                if (iw < 0 || iw >= Wd) continue;
+                const xi = xRow + iw;
+                const wi = wRow + kw;
+                if (into === 'y') acc[yi]! += X[xi]! * W[wi]!;
+                else if (into === 'x') acc[xi]! += Y[yi]! * W[wi]!;
+                else acc[wi]! += X[xi]! * Y[yi]!;
               }
             }
         }
@@ -141,9 +159,7 @@ export const conv2d: PrimitiveDef<'conv2d'> = {
     return { shape: convOutputShape('conv2d', inputs[0]!.shape, inputs[1]!.shape, p), dtype: inputs[0]!.dtype };
   },
   reference([x, w], p, out) {
-    return accumulate(out, sizeOf(out.shape), (y) =>
-      forEachConvTerm(x!.shape, w!.shape, out.shape, p, (xi, wi, yi) => (y[yi]! += x!.data[xi]! * w!.data[wi]!)),
-    );
+    return accumulate(out, sizeOf(out.shape), (y) => convTerms('y', x!.shape, w!.shape, out.shape, p, x!.data, w!.data, NONE, y));
   },
   vjp: (i, ct, [x, w], _y, p) =>
     i === 0 ? P.conv2dInputGrad(ct, w!, convOnly(p), x!.shape) : P.conv2dWeightGrad(x!, ct, convOnly(p), w!.shape),
@@ -166,9 +182,7 @@ export const conv2dInputGrad: PrimitiveDef<'conv2dInputGrad'> = {
     return { shape: [...p.inputShape], dtype: inputs[0]!.dtype };
   },
   reference([dy, w], p, out) {
-    return accumulate(out, sizeOf(out.shape), (dx) =>
-      forEachConvTerm(p.inputShape, w!.shape, dy!.shape, p, (xi, wi, yi) => (dx[xi]! += dy!.data[yi]! * w!.data[wi]!)),
-    );
+    return accumulate(out, sizeOf(out.shape), (dx) => convTerms('x', p.inputShape, w!.shape, dy!.shape, p, NONE, w!.data, dy!.data, dx));
   },
   vjp: (i, ct, [dy, w], _y, p) =>
     i === 0 ? P.conv2d(ct, w!, convOnly(p)) : P.conv2dWeightGrad(ct, dy!, convOnly(p), w!.shape),
@@ -182,9 +196,7 @@ export const conv2dWeightGrad: PrimitiveDef<'conv2dWeightGrad'> = {
     return { shape: [...p.weightShape], dtype: inputs[0]!.dtype };
   },
   reference([x, dy], p, out) {
-    return accumulate(out, sizeOf(out.shape), (dw) =>
-      forEachConvTerm(x!.shape, p.weightShape, dy!.shape, p, (xi, wi, yi) => (dw[wi]! += x!.data[xi]! * dy!.data[yi]!)),
-    );
+    return accumulate(out, sizeOf(out.shape), (dw) => convTerms('w', x!.shape, p.weightShape, dy!.shape, p, x!.data, NONE, dy!.data, dw));
   },
   vjp: (i, ct, [x, dy], _y, p) =>
     i === 0 ? P.conv2dInputGrad(dy!, ct, convOnly(p), x!.shape) : P.conv2d(x!, ct, convOnly(p)),

@@ -30,7 +30,9 @@ export function key(seed: number, options: Pick<CreationOptions, 'backend'> = {}
   return tensor(new Int32Array([hi, lo]), { ...options, shape: [2] });
 }
 
-/** `n` new independent keys from `k`. */
+/** `n` new independent keys from `k` (two by default). */
+export function split(k: Key): [Key, Key];
+export function split(k: Key, n: number): Key[];
 export function split(k: Key, n = 2): Key[] {
   checkKey('split', k);
   check(Number.isInteger(n) && n >= 1, 'split', () => `n must be a positive integer, got ${n}`);
