@@ -8,7 +8,7 @@ import { jit, random, sqrt, type Tensor, tensor, variance } from '@resgrad/core'
 import { IMAGE_BYTES, readCifar10, subset } from '@resgrad/data';
 import { loadCheckpoint, readSafetensors } from '@resgrad/nn';
 import { fail, int, resolveData } from './cli.js';
-import { buildModel, errorRate, makeEvalStep, type ModelOptions, paperOptimizer, predict } from './model.js';
+import { buildModel, errorRate, makeEvalStep, type ModelOptions, predict } from './model.js';
 
 const { values, positionals } = parseArgs({
   options: { data: { type: 'string' }, 'batch-size': { type: 'string' }, responses: { type: 'string' }, 'test-subset': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -27,8 +27,7 @@ if (!model || !inputs) fail(`${path} has no model description (was it written by
 
 const net = buildModel(model);
 const template = net.init(random.key(0), [1, 3, 32, 32]);
-const opt = paperOptimizer(0);
-const ckpt = loadCheckpoint(path, { ...template, optState: opt.init(template.params) });
+const ckpt = loadCheckpoint(path, template);
 const data = await readCifar10(await resolveData(values.data));
 const test = values['test-subset'] ? subset(data.test, int('test-subset', values['test-subset'], 1)!) : data.test;
 const mean = Float32Array.from(inputs.mean);

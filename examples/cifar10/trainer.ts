@@ -170,7 +170,7 @@ export async function train(options: Partial<TrainOptions> & { data: string }, s
     return { testErr, valErr };
   };
 
-  let interrupted = false;
+  let interrupted = signal?.aborted ?? false;
   const onSigint = () => {
     interrupted = true;
   };

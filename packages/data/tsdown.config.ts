@@ -8,5 +8,7 @@ export default defineConfig({
   platform: 'node',
   target: 'es2022',
   clean: true,
+  // Packages are "type": "module", so plain .js is ESM; one naming for every package.
+  outExtensions: () => ({ js: '.js', dts: '.d.ts' }),
   tsconfig: '../../tsconfig.base.json',
 });

@@ -112,6 +112,12 @@ export function commonBackend(op: string, inputs: readonly Tensor[]): Backend {
 }
 
 const eagerCache = new WeakMap<Backend, Map<string, ReturnType<Backend['compile']>>>();
+/**
+ * Compiled one-equation graphs kept per backend. The cache is least-recently-used and bounded:
+ * params that change on every call (foldIn(key, step) makes a new randomBits stream each
+ * step) would otherwise grow it, and the host memory, without limit.
+ */
+const EAGER_CACHE_LIMIT = 1024;
 
 function runEager<P extends PrimName>(prim: P, inputs: readonly Tensor[], params: Params[P], aval: Aval): Tensor {
   const backend = commonBackend(prim, inputs);
@@ -120,12 +126,21 @@ function runEager<P extends PrimName>(prim: P, inputs: readonly Tensor[], params
   let key = `${prim}|${JSON.stringify(params)}|${aval.dtype}`;
   for (const t of inputs) key += `|${t.dtype}[${t.shape.join(',')}]`;
   let exe = cache.get(key);
-  if (!exe) {
+  if (exe) {
+    // Move it to the back: the front of the map is the least recently used entry.
+    cache.delete(key);
+    cache.set(key, exe);
+  } else {
     const ins = inputs.map((t) => new Var({ shape: t.shape, dtype: t.dtype }));
     const out = new Var(aval);
     const eqn = { prim, inputs: ins, params, out } as Eqn;
     exe = backend.compile(new Graph(ins, [], [], [eqn], [out]));
     cache.set(key, exe);
+    if (cache.size > EAGER_CACHE_LIMIT) {
+      const [oldestKey, oldest] = cache.entries().next().value!;
+      cache.delete(oldestKey);
+      oldest.dispose();
+    }
   }
   const [buf] = exe.run(inputs.map((t) => t._owned!.buffer));
   return wrapBuffer(backend, buf!, aval.shape, aval.dtype);

@@ -65,7 +65,7 @@ describe('readCifar10', () => {
     await expect(readCifar10(cut, small)).rejects.toBeInstanceOf(DataError);
     const bad = join(dir, 'bad.tar.gz');
     const flipped = Buffer.from(full);
-    for (let i = 1000; i < 1100; i++) flipped[i] ^= 0xff;
+    for (let i = 1000; i < 1100; i++) flipped[i] = flipped[i]! ^ 0xff;
     writeFileSync(bad, flipped);
     await expect(readCifar10(bad, small)).rejects.toThrow(/bad\.tar\.gz/);
     const notTar = join(dir, 'nottar.tar.gz');

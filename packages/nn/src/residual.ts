@@ -49,10 +49,12 @@ export function residual(F: Layer, shortcut?: Layer, options: ResidualOptions = 
     apply(params, state, x, options) {
       const [fp, sp] = split(params);
       const [fs, ss] = split(state);
-      const [fx, fState] = F.apply(fp, fs, x, options);
+      // Separate randomness for the two branches (dropout inside F and the shortcut).
+      const [kF, kS] = options.key && shortcut ? random.split(options.key) : [options.key, undefined];
+      const [fx, fState] = F.apply(fp, fs, x, { ...options, key: kF });
       let sx: Tensor = x;
       let sState: ParamTree = EMPTY;
-      if (shortcut) [sx, sState] = shortcut.apply(sp, ss, x, childOptions(options, SHORTCUT));
+      if (shortcut) [sx, sState] = shortcut.apply(sp, ss, x, { ...childOptions(options, SHORTCUT), key: kS });
       const sum = add(fx, sx);
       const newState = Object.keys(sState).length ? { ...fState, [SHORTCUT]: sState } : fState;
       return [post ? relu(sum) : sum, newState];

@@ -111,7 +111,8 @@ function describe(t: { dtype: string; shape: readonly number[] }): string {
 /**
  * Loads a checkpoint into the structure of `template` (for example a freshly initialised
  * model and optimizer state). Names, shapes and dtypes must match exactly; otherwise the
- * error lists every missing, unexpected and mismatched tensor.
+ * error lists every missing, unexpected and mismatched tensor. Without `optState` in the
+ * template, the file's optimizer tensors are ignored (loading weights for evaluation).
  */
 export function loadCheckpoint(path: string, template: { params: unknown; state: unknown; optState?: unknown }): Checkpoint {
   const file = readSafetensors(path);
@@ -144,7 +145,9 @@ export function loadCheckpoint(path: string, template: { params: unknown; state:
   const params = take(template.params, '');
   const state = take(template.state, '');
   const opt = template.optState !== undefined ? take(template.optState, OPT) : [];
-  for (const key of file.tensors.keys()) if (!seen.has(key)) problems.push(`unexpected ${key} in the file`);
+  // Without an optimizer template (evaluation, fine-tuning), the optimizer's tensors are skipped.
+  const skipped = (key: string) => template.optState === undefined && key.startsWith(OPT);
+  for (const key of file.tensors.keys()) if (!seen.has(key) && !skipped(key)) problems.push(`unexpected ${key} in the file`);
   if (problems.length) throw new CheckpointError(`${path} does not match the model:\n  ${problems.join('\n  ')}`);
   const rebuild = (template: unknown, entries: [string, Tensor][]) => {
     const byName = new Map(entries);

@@ -82,6 +82,17 @@ function bf16ToFloat(b: number): number {
 
 const isPlain = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
+/** A header value for an error message: short, and never throwing (deeply nested JSON overflows JSON.stringify). */
+function show(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = Array.isArray(v) ? '[...] (nested too deeply to print)' : typeof v;
+  }
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
 /**
  * Parses a safetensors file held in memory. Every fault (short file, header length beyond the
  * file or over the limit, bad JSON, unknown dtype, offsets out of range, overlapping or
@@ -119,12 +130,13 @@ export function parseSafetensors(bytes: Uint8Array): Result<SafetensorsFile> {
     }
     if (!isPlain(entry)) return err(`entry '${name}' must be an object`);
     const { dtype, shape, data_offsets: offsets } = entry as { dtype: unknown; shape: unknown; data_offsets: unknown };
-    const reader = typeof dtype === 'string' ? READ[dtype] : undefined;
-    if (!reader) return err(`tensor '${name}' has unknown or unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(READ).join(', ')})`);
+    // Own keys only: 'toString' or '__proto__' are not dtypes.
+    const reader = typeof dtype === 'string' && Object.hasOwn(READ, dtype) ? READ[dtype] : undefined;
+    if (!reader) return err(`tensor '${name}' has unknown or unsupported dtype ${show(dtype)} (supported: ${Object.keys(READ).join(', ')})`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
-      return err(`tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
+      return err(`tensor '${name}' has an invalid shape ${show(shape)}`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0))
-      return err(`tensor '${name}' has invalid data_offsets ${JSON.stringify(offsets)}`);
+      return err(`tensor '${name}' has invalid data_offsets ${show(offsets)}`);
     const [begin, end] = offsets as [number, number];
     if (begin > end || end > dataLen) return err(`tensor '${name}' data_offsets [${begin}, ${end}] lie outside the ${dataLen}-byte data section`);
     let count = 1;

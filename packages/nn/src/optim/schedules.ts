@@ -41,7 +41,11 @@ export function paperSchedule(options: { base?: number; boundaries?: readonly nu
   const base = options.base ?? 0.1;
   const factor = options.factor ?? 0.1;
   const scale = options.scale ?? 1;
-  const bounds = (options.boundaries ?? [32000, 48000]).map((b) => Math.max(1, Math.round(b * scale)));
+  if (!(scale > 0)) throw new Error(`paperSchedule: scale must be positive, got ${scale}`);
+  // Scaled boundaries stay at least 1 and strictly increasing, so a very short run still gets
+  // every stage (a tiny scale would otherwise round both boundaries to the same step).
+  const bounds: number[] = [];
+  for (const b of options.boundaries ?? [32000, 48000]) bounds.push(Math.max(bounds.length ? bounds[bounds.length - 1]! + 1 : 1, Math.round(b * scale)));
   return piecewiseConstant(bounds, bounds.reduce((v, _b, i) => [...v, v[i]! * factor], [base]));
 }
 
