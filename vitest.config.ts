@@ -9,7 +9,7 @@ export default defineConfig({
     alias: { '@resgrad/core': src('core'), '@resgrad/nn': src('nn'), '@resgrad/data': src('data'), '@resgrad/backend-cpu': src('backend-cpu') },
   },
   test: {
-    include: ['packages/*/{src,test}/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['packages/*/{src,test}/**/*.test.ts', 'test/**/*.test.ts', 'examples/**/*.test.ts'],
     setupFiles: ['./test/setup.ts'],
     testTimeout: 60_000,
   },

@@ -1,0 +1,227 @@
+/* conv2d forward, input-gradient and weight-gradient, NCHW input and OIHW weights, as
+ * im2col + GEMM. Included once per element type with T (float/double), SFX (name suffix)
+ * and GEMM_SERIAL / GEMM_BATCHED defined.
+ *
+ * With Cg = C/G input and Og = O/G output channels per group, Kd = Cg*KH*KW and P = OH*OW:
+ *   cols_g[(c*KH + kh)*KW + kw][oh*OW + ow] = x[n, g*Cg + c, oh*sh - pt + kh*dh, ow*sw - pl + kw*dw]
+ *     (zero outside the image), a Kd x P matrix;
+ *   forward:      y[n, g]  (Og x P)  = w_g (Og x Kd) . cols_g
+ *   input grad:   dcols_g  (Kd x P)  = w_g^T . dy[n, g],  then dx[n, g] = col2im(dcols_g)
+ *                 (the adjoint of im2col: scatter-add back to the pixels read)
+ *   weight grad:  dw_g     (Og x Kd) = sum over n of dy[n, g] . cols_g^T
+ * ResNet-20's shapes give GEMMs of M = 16..64 output channels by N = 64..1024 pixels by
+ * K = 27..576, one per image; the pool runs whole images per thread (batch 128 balances
+ * exactly), each with its own im2col buffer. With fewer images than threads, the GEMM
+ * itself is split instead. A 1x1, stride-1, unpadded convolution skips im2col: x[n, g]
+ * already is cols_g. */
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, SFX)
+
+/* Geometry, from the int32[16] the caller passes:
+ * N C H W O KH KW OH OW sh sw pt pl dh dw G (pb, pr are implied by OH, OW). */
+typedef struct {
+  int64_t N, C, H, W, O, KH, KW, OH, OW, sh, sw, pt, pl, dh, dw, G;
+  int64_t Cg, Og, Kd, P;
+} FN(conv_geom);
+
+static FN(conv_geom) FN(geom)(const int32_t *d) {
+  FN(conv_geom) g = {d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14], d[15], 0, 0, 0, 0};
+  g.Cg = g.C / g.G;
+  g.Og = g.O / g.G;
+  g.Kd = g.Cg * g.KH * g.KW;
+  g.P = g.OH * g.OW;
+  return g;
+}
+
+static int FN(is_pointwise)(const FN(conv_geom) * g) {
+  return g->KH == 1 && g->KW == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && g->OH == g->H && g->OW == g->W;
+}
+
+/* cols (Kd x P) from the Cg channels at x (one image, one group). */
+static void FN(im2col)(const FN(conv_geom) * g, const T *x, T *cols) {
+  for (int64_t c = 0; c < g->Cg; c++)
+    for (int64_t kh = 0; kh < g->KH; kh++)
+      for (int64_t kw = 0; kw < g->KW; kw++) {
+        T *dst = cols + ((c * g->KH + kh) * g->KW + kw) * g->P;
+        const T *src = x + c * g->H * g->W;
+        /* ow range whose iw = ow*sw - pl + kw*dw lies in [0, W) */
+        int64_t off = kw * g->dw - g->pl;
+        int64_t lo = off >= 0 ? 0 : (-off + g->sw - 1) / g->sw;
+        int64_t hi = (g->W - off + g->sw - 1) / g->sw; /* first ow with iw >= W */
+        if (hi > g->OW) hi = g->OW;
+        if (hi < 0) hi = 0;
+        if (lo > hi) lo = hi;
+        for (int64_t oh = 0; oh < g->OH; oh++, dst += g->OW) {
+          int64_t ih = oh * g->sh - g->pt + kh * g->dh;
+          if (ih < 0 || ih >= g->H) {
+            memset(dst, 0, sizeof(T) * (size_t)g->OW);
+            continue;
+          }
+          const T *row = src + ih * g->W + off;
+          for (int64_t ow = 0; ow < lo; ow++) dst[ow] = 0;
+          if (g->sw == 1) memcpy(dst + lo, row + lo, sizeof(T) * (size_t)(hi - lo));
+          else
+            for (int64_t ow = lo; ow < hi; ow++) dst[ow] = row[ow * g->sw];
+          for (int64_t ow = hi; ow < g->OW; ow++) dst[ow] = 0;
+        }
+      }
+}
+
+/* dx (Cg channels of one image) += col2im(dcols): the transpose of im2col. */
+static void FN(col2im)(const FN(conv_geom) * g, const T *dcols, T *dx) {
+  for (int64_t c = 0; c < g->Cg; c++)
+    for (int64_t kh = 0; kh < g->KH; kh++)
+      for (int64_t kw = 0; kw < g->KW; kw++) {
+        const T *src = dcols + ((c * g->KH + kh) * g->KW + kw) * g->P;
+        T *img = dx + c * g->H * g->W;
+        int64_t off = kw * g->dw - g->pl;
+        int64_t lo = off >= 0 ? 0 : (-off + g->sw - 1) / g->sw;
+        int64_t hi = (g->W - off + g->sw - 1) / g->sw;
+        if (hi > g->OW) hi = g->OW;
+        if (hi < 0) hi = 0;
+        if (lo > hi) lo = hi;
+        for (int64_t oh = 0; oh < g->OH; oh++, src += g->OW) {
+          int64_t ih = oh * g->sh - g->pt + kh * g->dh;
+          if (ih < 0 || ih >= g->H) continue;
+          T *row = img + ih * g->W + off;
+          if (g->sw == 1)
+            for (int64_t ow = lo; ow < hi; ow++) row[ow] += src[ow];
+          else
+            for (int64_t ow = lo; ow < hi; ow++) row[ow * g->sw] += src[ow];
+        }
+      }
+}
+
+typedef struct {
+  FN(conv_geom) g;
+  const T *a;   /* x (forward, weight grad) or dy (input grad) */
+  const T *b;   /* w (forward, input grad) or dy (weight grad) */
+  T *out;       /* y, dx, or the per-thread partial dw (weight grad) */
+  int split_gemm; /* fewer images than threads: threads split each GEMM instead */
+} FN(conv_job);
+
+/* Forward for images [n0, n1). */
+static void FN(conv_fwd_task)(void *ctx, int64_t n0, int64_t n1, int tid) {
+  (void)tid;
+  const FN(conv_job) *j = ctx;
+  const FN(conv_geom) *g = &j->g;
+  int pw = FN(is_pointwise)(g);
+  T *cols = pw ? NULL : rg_scratch(2, sizeof(T) * (size_t)(g->Kd * g->P));
+  for (int64_t n = n0; n < n1; n++)
+    for (int64_t gr = 0; gr < g->G; gr++) {
+      const T *x = j->a + (n * g->C + gr * g->Cg) * g->H * g->W;
+      if (!pw) FN(im2col)(g, x, cols);
+      const T *w = j->b + gr * g->Og * g->Kd;
+      T *y = j->out + (n * g->O + gr * g->Og) * g->P;
+      const T *B = pw ? x : cols;
+      if (j->split_gemm) GEMM_BATCHED(1, g->Og, g->P, g->Kd, w, g->Kd, 0, 0, B, g->P, 0, 0, y, g->P, 0, 0);
+      else GEMM_SERIAL(g->Og, g->P, g->Kd, w, g->Kd, 1, B, g->P, 1, y, g->P, 0);
+    }
+}
+
+/* Input gradient for images [n0, n1). */
+static void FN(conv_dx_task)(void *ctx, int64_t n0, int64_t n1, int tid) {
+  (void)tid;
+  const FN(conv_job) *j = ctx;
+  const FN(conv_geom) *g = &j->g;
+  int pw = FN(is_pointwise)(g);
+  T *dcols = pw ? NULL : rg_scratch(2, sizeof(T) * (size_t)(g->Kd * g->P));
+  for (int64_t n = n0; n < n1; n++)
+    for (int64_t gr = 0; gr < g->G; gr++) {
+      const T *dy = j->a + (n * g->O + gr * g->Og) * g->P;
+      const T *w = j->b + gr * g->Og * g->Kd;
+      T *dx = j->out + (n * g->C + gr * g->Cg) * g->H * g->W;
+      /* w_g^T: the Kd x Og matrix whose (i, k) is w[k*Kd + i] (transposed A). */
+      T *C = pw ? dx : dcols;
+      if (j->split_gemm) GEMM_BATCHED(1, g->Kd, g->P, g->Og, w, g->Kd, 0, 1, dy, g->P, 0, 0, C, g->P, 0, 0);
+      else GEMM_SERIAL(g->Kd, g->P, g->Og, w, 1, g->Kd, dy, g->P, 1, C, g->P, 0);
+      if (!pw) {
+        memset(dx, 0, sizeof(T) * (size_t)(g->Cg * g->H * g->W));
+        FN(col2im)(g, dcols, dx);
+      }
+    }
+}
+
+/* Weight gradient: thread tid sums images [n0, n1) into its own partial dw. */
+static void FN(conv_dw_task)(void *ctx, int64_t n0, int64_t n1, int tid) {
+  const FN(conv_job) *j = ctx;
+  const FN(conv_geom) *g = &j->g;
+  int pw = FN(is_pointwise)(g);
+  T *cols = pw ? NULL : rg_scratch(2, sizeof(T) * (size_t)(g->Kd * g->P));
+  T *dw = j->out + (int64_t)tid * g->O * g->Kd;
+  for (int64_t n = n0; n < n1; n++)
+    for (int64_t gr = 0; gr < g->G; gr++) {
+      const T *x = j->a + (n * g->C + gr * g->Cg) * g->H * g->W;
+      const T *dy = j->b + (n * g->O + gr * g->Og) * g->P;
+      if (!pw) FN(im2col)(g, x, cols);
+      const T *B = pw ? x : cols;
+      /* cols^T: the P x Kd matrix whose (k, j) is cols[j*P + k] (transposed B). */
+      int acc = n > n0;
+      if (j->split_gemm)
+        GEMM_BATCHED(1, g->Og, g->Kd, g->P, dy, g->P, 0, 0, B, g->P, 0, 1, dw + gr * g->Og * g->Kd, g->Kd, 0, acc);
+      else GEMM_SERIAL(g->Og, g->Kd, g->P, dy, g->P, 1, B, 1, g->P, dw + gr * g->Og * g->Kd, g->Kd, acc);
+    }
+}
+
+/* y = conv2d(x, w). dims: see conv_geom. */
+RG_EXPORT void FN(rg_conv2d)(const int32_t *dims, const T *x, const T *w, T *y) {
+  FN(conv_job) j = {FN(geom)(dims), x, w, y, 0};
+  if (j.g.N < rg_pool_threads()) {
+    j.split_gemm = 1;
+    FN(conv_fwd_task)(&j, 0, j.g.N, 0);
+  } else rg_parallel_for(j.g.N, FN(conv_fwd_task), &j);
+}
+
+/* dx = conv2dInputGrad(dy, w), dx of shape [N, C, H, W]. */
+RG_EXPORT void FN(rg_conv2d_input_grad)(const int32_t *dims, const T *dy, const T *w, T *dx) {
+  FN(conv_job) j = {FN(geom)(dims), dy, w, dx, 0};
+  if (j.g.N < rg_pool_threads()) {
+    j.split_gemm = 1;
+    FN(conv_dx_task)(&j, 0, j.g.N, 0);
+  } else rg_parallel_for(j.g.N, FN(conv_dx_task), &j);
+}
+
+typedef struct {
+  const T *parts;
+  T *dw;
+  int64_t size, nparts;
+} FN(sum_job);
+
+static void FN(sum_parts_task)(void *ctx, int64_t b, int64_t e, int tid) {
+  (void)tid;
+  const FN(sum_job) *s = ctx;
+  for (int64_t i = b; i < e; i++) {
+    T acc = 0;
+    for (int64_t p = 0; p < s->nparts; p++) acc += s->parts[p * s->size + i];
+    s->dw[i] = acc;
+  }
+}
+
+/* dw = conv2dWeightGrad(x, dy), dw of shape [O, C/G, KH, KW]. Each thread sums its images
+ * into a private copy (no atomics, deterministic for a given thread count); the copies are
+ * then added. */
+RG_EXPORT void FN(rg_conv2d_weight_grad)(const int32_t *dims, const T *x, const T *dy, T *dw) {
+  FN(conv_job) j = {FN(geom)(dims), x, dy, dw, 0};
+  int threads = rg_pool_threads();
+  int64_t size = j.g.O * j.g.Kd;
+  if (j.g.N < threads || threads == 1) {
+    j.split_gemm = threads > 1;
+    FN(conv_dw_task)(&j, 0, j.g.N, 0);
+    return;
+  }
+  T *parts = rg_alloc(sizeof(T) * (size_t)(size * threads));
+  if (!parts) { /* out of memory: fall back to one thread writing dw directly */
+    FN(conv_dw_task)(&j, 0, j.g.N, 0);
+    return;
+  }
+  j.out = parts;
+  rg_parallel_for(j.g.N, FN(conv_dw_task), &j);
+  FN(sum_job) s = {parts, dw, size, threads};
+  if (size * threads > 65536) rg_parallel_for(size, FN(sum_parts_task), &s);
+  else FN(sum_parts_task)(&s, 0, size, 0);
+  rg_free(parts);
+}
+
+#undef FN
