@@ -18,7 +18,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Writes a block as a module of its own (`export {}` keeps a block without imports a module). */
 function blockFile(block: { line: number; code: string }): string {
-  const file = join(dir, `block-${block.line}.ts`);
+  const file = join(dir, `block-${block.line}.mts`); // .mts: an ES module wherever it lies (top-level await)
   writeFileSync(file, `${block.code}\nexport {};\n`);
   return file;
 }

@@ -338,12 +338,12 @@ describe('schedules', () => {
     const s = paperSchedule();
     expect(s(0)).toBe(0.1);
     expect(s(31_999)).toBe(0.1);
-    expect(s(32_000)).toBeCloseTo(0.01, 15);
-    expect(s(32_001)).toBeCloseTo(0.01, 15);
-    expect(s(47_999)).toBeCloseTo(0.01, 15);
-    expect(s(48_000)).toBeCloseTo(0.001, 15);
-    expect(s(63_999)).toBeCloseTo(0.001, 15);
-    expect(s(64_000)).toBeCloseTo(0.001, 15);
+    expect(s(32_000)).toBe(0.01);
+    expect(s(32_001)).toBe(0.01);
+    expect(s(47_999)).toBe(0.01);
+    expect(s(48_000)).toBe(0.001);
+    expect(s(63_999)).toBe(0.001);
+    expect(s(64_000)).toBe(0.001);
   });
 
   it('paperSchedule: scale shortens the boundaries proportionally; base and factor', () => {
@@ -354,7 +354,7 @@ describe('schedules', () => {
     expect(s(4_800)).toBeCloseTo(0.001, 15);
     // A tiny scale keeps every stage: boundaries at least 1 and strictly increasing.
     const q = paperSchedule({ scale: 1 / 64_000 });
-    expect([0, 1, 2, 3].map((t) => q(t))).toEqual([0.1, 0.1 * 0.1, 0.1 * 0.1 * 0.1, 0.1 * 0.1 * 0.1]);
+    expect([0, 1, 2, 3].map((t) => q(t))).toEqual([0.1, 0.01, 0.001, 0.001]); // exact decimals, not 0.1 * 0.1
     expect(() => paperSchedule({ scale: 0 })).toThrow(/scale must be positive/);
     const b = paperSchedule({ base: 0.2, factor: 0.5, boundaries: [5, 7] });
     expect([4, 5, 6, 7].map((t) => b(t))).toEqual([0.2, 0.1, 0.1, 0.05]);

@@ -46,7 +46,9 @@ export function paperSchedule(options: { base?: number; boundaries?: readonly nu
   // every stage (a tiny scale would otherwise round both boundaries to the same step).
   const bounds: number[] = [];
   for (const b of options.boundaries ?? [32000, 48000]) bounds.push(Math.max(bounds.length ? bounds[bounds.length - 1]! + 1 : 1, Math.round(b * scale)));
-  return piecewiseConstant(bounds, bounds.reduce((v, _b, i) => [...v, v[i]! * factor], [base]));
+  // base * factor^i, rounded to 12 significant digits so 0.1 * 0.1 is 0.01 and not 0.010000000000000002.
+  const values = [base, ...bounds.map((_, i) => Number((base * factor ** (i + 1)).toPrecision(12)))];
+  return piecewiseConstant(bounds, values);
 }
 
 /**
