@@ -32,8 +32,8 @@ describe.skipIf(!existsSync(SHARED_DATA))('CIFAR-10 training example', () => {
     const root = mkdtempSync(join(tmpdir(), 'resgrad-train-'));
     const whole = await train({ ...tiny, iterations: 4, out: join(root, 'whole') });
     expect(whole.steps).toBe(4);
-    const first = await train({ ...tiny, iterations: 2, out: join(root, 'split') });
-    expect(first.steps).toBe(2);
+    const first = await train({ ...tiny, iterations: 4, stopAt: 2, out: join(root, 'split') });
+    expect([first.steps, first.stopped]).toEqual([2, 'interrupted']);
     await expect(train({ ...tiny, iterations: 4, out: join(root, 'split') })).rejects.toThrow(/exists: pass --resume/);
     const rest = await train({ ...tiny, iterations: 4, out: join(root, 'split'), resume: true });
     expect(rest.steps).toBe(4);

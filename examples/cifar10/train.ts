@@ -28,6 +28,7 @@ lr 0.1 divided by 10 at 32k and 48k of 64k iterations, pad-4 crop and flip augme
   --resume             continue the run in --out exactly where its checkpoint left it
   --log-every N        (default 50)   --checkpoint-every N (default 1000)   --eval-every EPOCHS (default 1)
   --workers N          data worker threads (default 2)
+  --stop-at N          stop at step N as if interrupted (checkpoint saved; --resume continues)
   --no-progress        log lines instead of a progress bar
 `;
 
@@ -39,7 +40,7 @@ const { values } = parseArgs({
     seed: { type: 'string' }, data: { type: 'string' }, subset: { type: 'string' }, 'test-subset': { type: 'string' },
     'val-split': { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, 'log-every': { type: 'string' },
     'checkpoint-every': { type: 'string' }, 'eval-every': { type: 'string' }, workers: { type: 'string' },
-    'no-progress': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    'no-progress': { type: 'boolean' }, 'stop-at': { type: 'string' }, help: { type: 'boolean', short: 'h' },
   },
   strict: true,
 });
@@ -84,6 +85,7 @@ const options: Partial<TrainOptions> & { data: string } = {
   evalEvery: int('eval-every', values['eval-every']) ?? DEFAULTS.evalEvery,
   workers: int('workers', values.workers) ?? DEFAULTS.workers,
   progress: values['no-progress'] ? false : undefined,
+  stopAt: int('stop-at', values['stop-at'], 1),
 };
 
 try {

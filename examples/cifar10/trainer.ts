@@ -43,6 +43,8 @@ export interface TrainOptions {
   progress?: boolean;
   /** Evaluate on at most N test images (0: all) — for quick runs. */
   testSubset: number;
+  /** Stop this invocation at step N as if interrupted (checkpoint saved; `resume` continues). */
+  stopAt?: number;
 }
 
 export const DEFAULTS: TrainOptions = {
@@ -114,7 +116,7 @@ export async function train(options: Partial<TrainOptions> & { data: string }, s
     if (!existsSync(ckptPath)) throw new Error(`--resume: no checkpoint at ${ckptPath}`);
     const saved = JSON.parse(readFileSync(join(o.out, 'options.json'), 'utf8')) as TrainOptions;
     // The run's own options win, except how long to train and how to report.
-    o = { ...saved, iterations: o.iterations, epochs: o.epochs, resume: true, progress: o.progress, workers: o.workers, out: o.out };
+    o = { ...saved, iterations: o.iterations, epochs: o.epochs, resume: true, progress: o.progress, workers: o.workers, out: o.out, stopAt: o.stopAt };
   } else if (existsSync(ckptPath)) {
     throw new Error(`${ckptPath} exists: pass --resume to continue that run, or choose another --out`);
   }
@@ -235,6 +237,7 @@ export async function train(options: Partial<TrainOptions> & { data: string }, s
         } else bar?.update(step);
         if (step % o.checkpointEvery === 0) save();
         if (step % perEpoch === 0 && o.evalEvery > 0 && (step / perEpoch) % o.evalEvery === 0) last = evaluate(step / perEpoch);
+        if (o.stopAt !== undefined && step >= o.stopAt) interrupted = true;
         if (step >= total || interrupted) break;
       }
     }
