@@ -10,6 +10,13 @@ export type { Backend, BackendProvider, DeviceBuffer, Executable } from './backe
 export { availableBackends, defaultBackend, getBackend, registerBackend, setDefaultBackend } from './backend/registry.js';
 export { referenceBackend } from './backend/reference.js';
 export { evalGraphOracle } from './backend/oracle.js';
+export {
+  schedule, compileProgram, interpret, Program, formatProgram, kernelToString, exprToString, idxToString, simplifyIdx, rangeOf,
+  ALU_ARITY, kernelRules, views,
+  type ScheduleOptions, type CompiledProgram, type InterpretHooks, type AluOp, type BufferInfo, type BufferRole, type Expr,
+  type FusedKernel, type Idx, type Kernel, type LibraryKernel, type LibraryOp, type LibraryParams, type Reduction, type Slot,
+  type View, type ViewSource, type ViewRule, type MovementName, type KernelRule,
+} from './kernel/index.js';
 export { bind, evalGraph, isTracing } from './trace.js';
 export * from './ops/creation.js';
 export {

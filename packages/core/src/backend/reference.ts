@@ -1,6 +1,8 @@
 import { allocArray, type DType, type TypedArray } from '../dtype.js';
 import { fail } from '../errors.js';
 import type { Graph } from '../graph.js';
+import { compileProgram } from '../kernel/interpret.js';
+import { schedule } from '../kernel/schedule.js';
 import type { Tensor } from '../tensor.js';
 import type { Backend, BackendProvider, DeviceBuffer, Executable } from './interface.js';
 import { evalGraphOracle } from './oracle.js';
@@ -24,9 +26,16 @@ const wrap = (data: TypedArray): HostBuffer => {
   return { backend: 'reference', data };
 };
 
+// An executable's arena stays counted until it is disposed or garbage-collected.
+const arenaFinalizer = new FinalizationRegistry<{ bytes: number }>((held) => {
+  bytesInUse -= held.bytes;
+});
+
 /**
- * Plain TypeScript over typed arrays: every graph is evaluated equation by equation with the
- * primitives' reference implementations. Slow and obviously correct; the oracle.
+ * Plain TypeScript over typed arrays, slow and obviously correct: the oracle. A one-equation
+ * graph (an eager op) runs the primitive's reference implementation; a larger graph (a jitted
+ * function) is scheduled into the shared kernel representation and interpreted, with its
+ * temporaries in an arena the executable owns and reuses from call to call.
  */
 export const referenceBackend: Backend = {
   name: 'reference',
@@ -49,10 +58,29 @@ export const referenceBackend: Backend = {
   memoryInUse: () => bytesInUse,
   compile(graph: Graph): Executable {
     const consts = graph.constValues.map((t: Tensor) => hostData(t.concrete('compile').buffer));
-    return {
-      run: (inputs) => evalGraphOracle(graph, inputs.map(hostData), consts).map((d) => wrap(d)),
-      dispose() {},
+    if (graph.eqns.length <= 1) {
+      return {
+        run: (inputs) => evalGraphOracle(graph, inputs.map(hostData), consts).map((d) => wrap(d)),
+        dispose() {},
+      };
+    }
+    const program = schedule(graph, { scalarConst: (i) => (graph.consts[i]!.aval.shape.length === 0 ? consts[i]![0] : undefined) });
+    const held = { bytes: 0 };
+    const compiled = compileProgram(program, {
+      onArena(bytes) {
+        bytesInUse += bytes;
+        held.bytes += bytes;
+      },
+    });
+    const exe: Executable = {
+      run: (inputs) => compiled.run(inputs.map(hostData), consts).map((d) => wrap(d)),
+      dispose() {
+        compiled.release();
+        arenaFinalizer.unregister(exe);
+      },
     };
+    arenaFinalizer.register(exe, held, exe);
+    return exe;
   },
 };
 

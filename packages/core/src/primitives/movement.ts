@@ -1,4 +1,4 @@
-import { allocArray } from '../dtype.js';
+import { allocArray, coerceScalar } from '../dtype.js';
 import { check, fail, fmtShape } from '../errors.js';
 import type { Aval } from '../graph.js';
 import * as P from '../ops/prim.js';
@@ -131,7 +131,8 @@ export const pad: PrimitiveDef<'pad'> = {
         }
         return f;
       },
-      p.value,
+      // stored as the dtype stores a number (a bool pad value is 0 or 1, never 0.5 or 2)
+      coerceScalar(p.value, out.dtype),
     );
   },
   vjp: (_i, ct, [x], _y, p) =>
