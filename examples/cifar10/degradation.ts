@@ -3,6 +3,8 @@
 // ResNet-20 and ResNet-56 trained on the same budget, then a table and a figure. The paper's
 // finding to look for: the deeper plain net has HIGHER training error than the shallower one
 // (degradation), while the deeper ResNet does not.
+// Registers the native CPU backend (the default wherever a C compiler works).
+import '@resgrad/backend-cpu';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';

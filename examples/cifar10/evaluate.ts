@@ -1,6 +1,8 @@
 // npm run evaluate -- CHECKPOINT [--data PATH] [--batch-size N] [--responses N]
 // Test error and confusion matrix of a trained model; with --responses, the paper's Fig. 7
 // statistic (std of each 3x3 layer's output after BN, before ReLU) written for `npm run plot`.
+// Registers the native CPU backend (the default wherever a C compiler works).
+import '@resgrad/backend-cpu';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';

@@ -1,4 +1,6 @@
 // npm run train -- [options]: train a CIFAR-10 ResNet (or plain net) as in He et al. 2016, section 4.2.
+// Registers the native CPU backend (the default wherever a C compiler works).
+import '@resgrad/backend-cpu';
 import { parseArgs } from 'node:util';
 import { availableBackends } from '@resgrad/core';
 import { fail, int, num, resolveData } from './cli.js';

@@ -82,7 +82,7 @@ export function dot<A extends FloatArray>(a: A, aShape: readonly number[], b: A,
 }
 
 /** The int32[16] geometry the C kernels read: N C H W O KH KW OH OW sh sw pt pl dh dw G. */
-function convDims(x: readonly number[], w: readonly number[], y: readonly number[], p: ConvParams): Int32Array {
+export function convDims(x: readonly number[], w: readonly number[], y: readonly number[], p: ConvParams): Int32Array {
   return Int32Array.from([
     x[0]!, x[1]!, x[2]!, x[3]!, w[0]!, w[2]!, w[3]!, y[2]!, y[3]!,
     p.stride[0], p.stride[1], p.padding[0][0], p.padding[1][0], p.dilation[0], p.dilation[1], p.groups,

@@ -4,7 +4,7 @@ import { fail } from './errors.js';
 import { type Aval, type Eqn, Graph, Var } from './graph.js';
 import { primitives } from './primitives/index.js';
 import type { Params, PrimName } from './primitives/types.js';
-import { Tensor, wrapBuffer } from './tensor.js';
+import { fromHost, Tensor, wrapBuffer } from './tensor.js';
 
 /**
  * Records primitive applications into a graph while a function runs on tracers. Values
@@ -153,7 +153,14 @@ function runEager<P extends PrimName>(prim: P, inputs: readonly Tensor[], params
 export function evalGraph(graph: Graph, args: readonly Tensor[]): Map<Var, Tensor> {
   const env = new Map<Var, Tensor>();
   graph.inputs.forEach((v, i) => env.set(v, args[i]!));
-  graph.consts.forEach((v, i) => env.set(v, graph.constValues[i]!));
+  // Constants captured while tracing live on the backend that was the default then; when the
+  // graph is evaluated eagerly on another backend's tensors, move them there (as jit does).
+  const target = args.find((t) => !t.isTracer && t._owned)?._owned!.backend;
+  graph.consts.forEach((v, i) => {
+    const c = graph.constValues[i]!;
+    const moved = target && !c.isTracer && c._owned && c._owned.backend !== target ? fromHost(target, c.data(), c.shape, c.dtype) : c;
+    env.set(v, moved);
+  });
   for (const e of graph.eqns) {
     env.set(e.out, bind(e.prim, e.inputs.map((v) => env.get(v)!), e.params));
   }

@@ -1,0 +1,34 @@
+import '@resgrad/backend-cpu';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { availableBackends } from '@resgrad/core';
+import { describe, expect, it } from 'vitest';
+import { SHARED_DATA } from './cli.js';
+import { readRun } from './figures.js';
+import { train } from './trainer.js';
+
+const cpu = availableBackends().find((b) => b.name === 'cpu');
+const why = !existsSync(SHARED_DATA) ? 'no shared CIFAR-10 copy' : !cpu?.available ? `cpu backend unavailable: ${cpu?.reason}` : '';
+
+// A few dozen steps on the reference backend would take many minutes; the native backend is needed.
+describe.skipIf(why !== '')(`smoke run of the training example${why ? ` (skipped: ${why})` : ''}`, () => {
+  it('ResNet-8 on 512 images: the training loss falls well below ln 10', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'resgrad-smoke-')), 'run');
+    const r = await train({
+      data: SHARED_DATA, backend: 'cpu', depth: 8, subset: 512, batchSize: 32, iterations: 64, lr: 0.1, schedule: 'cosine',
+      logEvery: 8, checkpointEvery: 64, evalEvery: 0, testSubset: 500, workers: 1, progress: false, out,
+    });
+    expect(r.steps).toBe(64);
+    const curve = readRun(out).train;
+    const firstLoss = curve[0]!;
+    const last = curve[curve.length - 1]!;
+    expect(firstLoss.step).toBe(8);
+    // ln 10 = 2.303 is the loss of a uniform guess over the ten classes.
+    const rows = (await import('node:fs')).readFileSync(join(out, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const finalLoss = rows.filter((x) => x.type === 'train').at(-1).loss as number;
+    expect(finalLoss).toBeLessThan(0.75 * Math.log(10));
+    expect(last.error).toBeLessThan(firstLoss.error);
+    expect(r.testError).toBeLessThan(0.9);
+  });
+});

@@ -1,0 +1,137 @@
+// A fused kernel -> one exported C function plus the task the thread pool runs.
+//
+// Loop structure. The output's index space is flattened to [0, n) and split by the pool into
+// one contiguous chunk per thread (static chunking); a chunk walks the output row by row,
+// where a row is the last axis: the row's leading indices are decoded once, then an inner
+// loop runs over the last axis with affine index arithmetic that gcc vectorises. Splitting
+// the flat range (rather than whole rows) keeps every thread busy when there are few rows
+// (a 1-d update of a large parameter vector). Kernels with little work run on the calling
+// thread (a region costs a few microseconds).
+//
+// Reductions. For each output point the body is folded over the reduction axes in nested
+// loops: sum accumulates in double for float bodies (the reference does, then rounds once)
+// and in int64 for integer bodies (exact, as the reference's doubles are below 2^53), with
+// `omp simd reduction` on the innermost loop (-fopenmp-simd; no OpenMP runtime) so gcc may
+// vectorise it by reassociating the partial sums; max starts at -inf and keeps the first NaN.
+import type { DType, FusedKernel } from '@resgrad/core';
+import type { Dialect } from './dialect.js';
+import { ind, Scope, type ExprContext } from './expr.js';
+
+/** Below this many points of work (output points times reduction extent) a kernel runs serially. */
+export const PARALLEL_WORK = 16384;
+
+export interface RenderedKernel {
+  /** The exported function's name. */
+  readonly name: string;
+  /** Its prototype (for koffi). */
+  readonly prototype: string;
+  /** The C definitions (context struct, task, entry point). */
+  readonly code: string;
+}
+
+const size = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
+
+/**
+ * Renders fused kernel `k` as `void name(T *out, const T0 *a0, ...)`; `argTypes[i]` is the
+ * dtype of argument buffer i.
+ */
+export function renderFused(k: FusedKernel, name: string, argTypes: readonly DType[], d: Dialect): RenderedKernel {
+  const rank = k.shape.length;
+  const red = k.reduce;
+  const rExt = red?.extents ?? [];
+  const extents = [...k.shape, ...rExt];
+  const outT = d.type[k.dtype];
+  const params = [`${outT} *out`, ...argTypes.map((t, i) => `const ${d.type[t]} *a${i}`)];
+  const axisName = (a: number) => (a < rank ? `i${a}` : `r${a - rank}`);
+  let counter = 0;
+  const ctx: ExprContext = {
+    dialect: d,
+    arg: (i) => `a${i}`,
+    axis: axisName,
+    extents,
+    fresh: () => `v${counter++}`,
+  };
+
+  // The code for one output point, with `out_at` the flat output offset.
+  const point: string[] = [];
+  if (red) {
+    const bodyF = red.body.dtype === 'float32' || red.body.dtype === 'float64';
+    const isSum = red.op === 'sum';
+    const accT = isSum && !bodyF ? 'int64_t' : 'double';
+    const init = isSum ? (accT === 'double' ? '0.0' : '0') : '-__builtin_inf()';
+    point.push(`${accT} acc = ${init};`);
+    const loops: string[] = [];
+    rExt.forEach((n, j) => {
+      if (j === rExt.length - 1 && isSum) loops.push(`#pragma omp simd reduction(+:acc)`);
+      loops.push(`${'  '.repeat(j)}for (int64_t r${j} = 0; r${j} < ${n}LL; r${j}++) {`);
+    });
+    const body = new Scope(ctx);
+    const v = body.emit(red.body);
+    const depth = '  '.repeat(rExt.length);
+    const fold = isSum ? `acc += (${accT})${v};` : `{ const double x_ = (double)${v}; acc = (x_ > acc || x_ != x_) ? x_ : acc; }`;
+    point.push(...loops, ...body.lines.map((l) => depth + l), depth + fold, ...rExt.map((_, j) => `${'  '.repeat(rExt.length - 1 - j)}}`));
+    ctx.reduced = 'red';
+    point.push(`const ${d.type[red.dtype]} red = ${roundAcc('acc', accT, red.dtype)};`);
+  }
+  const epi = new Scope(ctx);
+  const value = epi.emit(k.expr);
+  point.push(...epi.lines, `out[out_at] = ${value};`);
+
+  const n = size(k.shape);
+  const work = n * Math.max(1, size(rExt));
+  const last = rank > 0 ? k.shape[rank - 1]! : 1;
+  // Decode the leading indices of a row (row-major, innermost of them first).
+  const decode: string[] = [];
+  if (rank > 1) {
+    decode.push('int64_t rest_ = row_;');
+    for (let a = rank - 2; a >= 0; a--) {
+      decode.push(a > 0 ? `const int64_t i${a} = rest_ % ${k.shape[a]}LL; rest_ /= ${k.shape[a]}LL;` : `const int64_t i0 = rest_;`);
+    }
+  }
+  const lastName = rank > 0 ? `i${rank - 1}` : 'i_';
+  const struct = [`typedef struct {`, `  ${outT} *out;`, ...argTypes.map((t, i) => `  const ${d.type[t]} *a${i};`), `} ${name}_ctx;`];
+  const task = [
+    `static void ${name}_task(void *c_, int64_t b_, int64_t e_, int tid_) {`,
+    `  (void)tid_;`,
+    `  const ${name}_ctx *c = (const ${name}_ctx *)c_;`,
+    `  ${outT} *restrict out = c->out;`,
+    ...argTypes.map((t, i) => `  const ${d.type[t]} *restrict a${i} = c->a${i};`),
+    `  int64_t f_ = b_;`,
+    `  while (f_ < e_) {`,
+    `    const int64_t row_ = f_ / ${last}LL, start_ = f_ - row_ * ${last}LL;`,
+    `    const int64_t stop_ = e_ - f_ < ${last}LL - start_ ? start_ + (e_ - f_) : ${last}LL;`,
+    ...decode.map((l) => `    ${l}`),
+    `    for (int64_t ${lastName} = start_; ${lastName} < stop_; ${lastName}++) {`,
+    `      const int64_t out_at = row_ * ${last}LL + ${lastName};`,
+    ...point.map((l) => (l.startsWith('#pragma') ? l : `      ${l}`)),
+    `    }`,
+    `    f_ += stop_ - start_;`,
+    `  }`,
+    `}`,
+  ];
+  const entry = [
+    `RG_EXPORT void ${name}(${params.join(', ')}) {`,
+    `  ${name}_ctx c = {out${argTypes.map((_, i) => `, a${i}`).join('')}};`,
+    `  rg_run(${n}LL, ${work}LL, ${name}_task, &c);`,
+    `}`,
+  ];
+  const prototype = `void ${name}(${params.join(', ')})`;
+  return { name, prototype, code: [...struct, ...task, ...entry].join('\n') };
+}
+
+/** The accumulated value rounded to the reduction's dtype, as the reference's ROUND does. */
+function roundAcc(acc: string, accT: string, dtype: DType): string {
+  switch (dtype) {
+    case 'float32':
+      return `(float)${acc}`;
+    case 'float64':
+      return `(double)${acc}`;
+    case 'int32':
+      // JS `acc | 0`: wraps modulo 2^32 (and -inf, an empty max, gives 0).
+      return accT === 'int64_t' ? `(int32_t)(uint32_t)(uint64_t)${acc}` : `rg_f2i(${acc})`;
+    case 'bool':
+      return `(uint8_t)${acc}`;
+  }
+}
+
+export { ind };
