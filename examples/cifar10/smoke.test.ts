@@ -16,19 +16,19 @@ describe.skipIf(why !== '')(`smoke run of the training example${why ? ` (skipped
   it('ResNet-8 on 512 images: the training loss falls well below ln 10', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'resgrad-smoke-')), 'run');
     const r = await train({
-      data: SHARED_DATA, backend: 'cpu', depth: 8, subset: 512, batchSize: 32, iterations: 64, lr: 0.1, schedule: 'cosine',
-      logEvery: 8, checkpointEvery: 64, evalEvery: 0, testSubset: 500, workers: 1, progress: false, out,
+      data: SHARED_DATA, backend: 'cpu', depth: 8, subset: 512, batchSize: 32, iterations: 160, lr: 0.1, schedule: 'cosine',
+      logEvery: 16, checkpointEvery: 160, evalEvery: 0, testSubset: 500, workers: 1, progress: false, out,
     });
-    expect(r.steps).toBe(64);
+    expect(r.steps).toBe(160);
     const curve = readRun(out).train;
     const firstLoss = curve[0]!;
     const last = curve[curve.length - 1]!;
-    expect(firstLoss.step).toBe(8);
+    expect(firstLoss.step).toBe(16);
     // ln 10 = 2.303 is the loss of a uniform guess over the ten classes.
     const rows = (await import('node:fs')).readFileSync(join(out, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
     const finalLoss = rows.filter((x) => x.type === 'train').at(-1).loss as number;
-    expect(finalLoss).toBeLessThan(0.75 * Math.log(10));
+    expect(finalLoss).toBeLessThan(0.75 * Math.log(10)); // measured: 1.64 after 160 steps (2.27 over the first 16)
     expect(last.error).toBeLessThan(firstLoss.error);
-    expect(r.testError).toBeLessThan(0.9);
+    expect(r.testError).toBeLessThan(0.8); // chance is 0.9; measured 0.66
   });
 });
