@@ -112,13 +112,14 @@ try {
   else process.stderr.write(`warm start child failed:\n${warm.stderr}\n`);
   emit({ bench: 'resnet20_peak_rss', backend, value: Math.round(process.resourceUsage().maxRSS / 1024), unit: 'MB' });
 
-  // The PyTorch peer.
-  const probe = spawnSync('python3', ['-c', 'import torch'], { encoding: 'utf8' });
-  if (probe.status !== 0) {
-    const why = probe.error ? String(probe.error.message) : (probe.stderr.trim().split('\n').pop() ?? 'import failed');
-    process.stderr.write(`pytorch peer skipped: python3 -c 'import torch' failed (${why}); Debian: apt-get install python3-torch\n`);
+  // The PyTorch peer: the first Python that imports torch (RESGRAD_PYTHON, python3 on the
+  // PATH, then Debian's /usr/bin/python3, where apt-get install python3-torch puts it).
+  const candidates = [process.env.RESGRAD_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => Boolean(p));
+  const python = candidates.find((p) => spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0);
+  if (!python) {
+    process.stderr.write(`pytorch peer skipped: none of ${candidates.join(', ')} can import torch; Debian: apt-get install python3-torch\n`);
   } else {
-    const py = spawnSync('python3', [join(script, '..', 'lib', 'resnet20_torch.py'), String(batch), String(steps), String(availableParallelism())], { encoding: 'utf8' });
+    const py = spawnSync(python, [join(script, '..', 'lib', 'resnet20_torch.py'), String(batch), String(steps), String(availableParallelism())], { encoding: 'utf8' });
     for (const line of py.stdout.split('\n').filter((l) => l.startsWith('{'))) {
       const m = JSON.parse(line) as { bench: string; value: number };
       process.stdout.write(`${line}\n`);
