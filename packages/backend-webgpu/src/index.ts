@@ -1,0 +1,62 @@
+// @resgrad/backend-webgpu: kernels rendered to WGSL, run through navigator.gpu (browsers) or
+// Dawn (the `webgpu` npm package, Node).
+//
+// Importing this package registers the 'webgpu' backend with a priority below the cpu
+// backend's (the CPU stays the default wherever a C compiler works). WebGPU devices can only
+// be acquired asynchronously while the registry loads backends synchronously, so the backend
+// becomes available after `await initWebGPU()`; until then, and when no adapter is found,
+// the registry reports it unavailable with the reason.
+import { registerBackend, type Backend } from '@resgrad/core';
+import { WebGPUBackend } from './backend.js';
+import { acquireDevice, type AcquireOptions } from './device.js';
+
+export { WebGPUBackend, type WebGPUBuffer, type WebGPUExecutable, type DeviceLimits, type WebGPUBackendOptions } from './backend.js';
+export { acquireDevice, describeAdapter, type AcquiredDevice, type AcquireOptions } from './device.js';
+export { PipelineCache, WebGPUKernelError, compilationMessages, hashWgsl } from './pipelines.js';
+export { BufferPool, roundBytes, type PoolStats } from './pool.js';
+export { renderFused, useWorkgroupReduction, type RenderedShader, type RenderLimits } from './wgsl/fused.js';
+export { renderLibrary } from './wgsl/library.js';
+export { layoutBindings, type BindingLayout, type ArgSlot } from './wgsl/bindings.js';
+export { WGSL_DIALECT, WGSL_TYPE, alu as wgslAlu, literal as wgslLiteral, type WgslDType } from './wgsl/dialect.js';
+export { WGSL_PRELUDE } from './wgsl/prelude.js';
+
+/** Priority of the webgpu provider: above the reference backend's 0, below the cpu backend's 10. */
+export const WEBGPU_PRIORITY = 5;
+
+let state: Backend | { unavailable: string } = {
+  unavailable: 'not initialised: WebGPU devices are acquired asynchronously; call `await initWebGPU()` from @resgrad/backend-webgpu first',
+};
+let pending: Promise<WebGPUBackend | { unavailable: string }> | null = null;
+
+function register(): void {
+  registerBackend({ name: 'webgpu', priority: WEBGPU_PRIORITY, load: () => state });
+}
+register();
+
+/**
+ * Acquires a WebGPU device (once; later calls return the same result) and makes the 'webgpu'
+ * backend available to the registry, or records why it is not (the reason names what is
+ * missing: no navigator.gpu, no `webgpu` package, no adapter).
+ *
+ * @example
+ * ```ts
+ * import { initWebGPU } from '@resgrad/backend-webgpu';
+ * const gpu = await initWebGPU();
+ * if (!('unavailable' in gpu)) setDefaultBackend('webgpu');
+ * const y = await matmul(x, w).dataAsync(); // WebGPU has no synchronous readback
+ * ```
+ */
+export function initWebGPU(opts: AcquireOptions = {}): Promise<WebGPUBackend | { unavailable: string }> {
+  pending ??= acquireDevice(opts).then((r) => {
+    const result = 'unavailable' in r ? r : new WebGPUBackend(r);
+    state = result;
+    register();
+    return result;
+  });
+  return pending;
+}
+
+/** The initialised backend, or null before `initWebGPU` succeeded. */
+export function webgpuBackend(): WebGPUBackend | null {
+  return state instanceof WebGPUBackend ? state : null;
+}

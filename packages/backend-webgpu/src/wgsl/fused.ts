@@ -1,0 +1,183 @@
+// Fused kernels -> WGSL compute shaders. Two thread structures:
+// - elementwise, and reductions with many outputs: one invocation per output element, which
+//   loops over the reduction axes (if any) and then evaluates the epilogue;
+// - reductions with few outputs and a long reduction: one workgroup per output element, each
+//   invocation folding a strided share of the reduction, then a tree in workgroup memory.
+import type { DType, FusedKernel, Reduction } from '@resgrad/core';
+import { declareBindings, loadArg, type BindingLayout } from './bindings.js';
+import { literal, wgslType } from './dialect.js';
+import { ENTRY_ARGS, gridFor, GROUP_INDEX, type Grid } from './dispatch.js';
+import { ind, Scope, type ExprContext } from './expr.js';
+import { WGSL_PRELUDE } from './prelude.js';
+
+/** Device limits a renderer must respect. */
+export interface RenderLimits {
+  readonly maxComputeWorkgroupsPerDimension: number;
+  readonly maxComputeInvocationsPerWorkgroup: number;
+  readonly maxComputeWorkgroupSizeX: number;
+  readonly maxComputeWorkgroupStorageSize: number;
+}
+
+/** A rendered kernel: its WGSL and how to dispatch it. */
+export interface RenderedShader {
+  readonly code: string;
+  readonly grid: Grid;
+  /** A short description for error messages and labels. */
+  readonly what: string;
+}
+
+const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+
+/** Declarations `let <name><k>: i32 = ...;` decoding flat index `flat` over `shape`. */
+function decode(flat: string, shape: readonly number[], name: (k: number) => string): string[] {
+  const lines: string[] = [];
+  let stride = prod(shape);
+  shape.forEach((d, k) => {
+    stride /= d;
+    const q = stride === 1 ? flat : `(${flat} / ${stride}i)`;
+    lines.push(`let ${name(k)}: i32 = ${k === 0 ? q : `${q} % ${d}i`};`);
+  });
+  return lines;
+}
+
+/** The fold of one value into an accumulator, and the combination of two partials. */
+function folder(red: Reduction): { init: string; fold: (acc: string, v: string) => string; accType: string; empty: string } {
+  const t = wgslType(red.dtype, 'reduction');
+  const isFloat = red.dtype === 'float32';
+  if (red.op === 'sum') return { init: literal(0, red.dtype), fold: (acc, v) => `${acc} = ${acc} + ${v};`, accType: t, empty: literal(0, red.dtype) };
+  if (isFloat)
+    // NaN sticks: once acc is NaN, `v > acc` is false and only another NaN replaces it.
+    return {
+      init: '(-rg_inf())',
+      fold: (acc, v) => `if (rg_isnan(${v}) || ${v} > ${acc}) { ${acc} = ${v}; }`,
+      accType: t,
+      empty: '(-rg_inf())',
+    };
+  // int max: the reference starts at -Infinity and rounds with `| 0`, so an empty max is 0.
+  const lowest = red.dtype === 'int32' ? 'i32(-2147483647 - 1)' : '0u';
+  return { init: lowest, fold: (acc, v) => `${acc} = max(${acc}, ${v});`, accType: t, empty: literal(0, red.dtype) };
+}
+
+/** Converts a body value of dtype `from` to the accumulator's dtype `to`. */
+function toAcc(v: string, from: DType, to: DType): string {
+  if (from === to) return v;
+  return `${wgslType(to, 'reduction')}(${v})`;
+}
+
+/** Chooses the workgroup size of an invocation-per-element kernel. */
+function elementwiseWorkgroup(limits: RenderLimits): number {
+  return Math.min(64, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
+}
+
+/** Workgroup size of a workgroup-per-output reduction: a power of two (the tree halves it). */
+export function reductionWorkgroup(limits: RenderLimits): number {
+  const cap = Math.min(256, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX, Math.floor(limits.maxComputeWorkgroupStorageSize / 4));
+  return 2 ** Math.floor(Math.log2(cap));
+}
+
+/** Whether a reduction gets a workgroup per output element rather than a loop per invocation. */
+export function useWorkgroupReduction(outputs: number, reduced: number): boolean {
+  return reduced >= 128 && outputs <= 16384;
+}
+
+/** Renders fused kernel `k` with argument bindings `layout`. */
+export function renderFused(k: FusedKernel, layout: BindingLayout, limits: RenderLimits, name = 'kernel'): RenderedShader {
+  const rank = k.shape.length;
+  const n = prod(k.shape);
+  const red = k.reduce;
+  const rExt = red?.extents ?? [];
+  const rTotal = prod(rExt);
+  const extents = [...k.shape, ...rExt];
+  const axisName = (a: number) => (a < rank ? `i${a}` : `r${a - rank}`);
+  let counter = 0;
+  const ctx = (reduced?: string): ExprContext => ({
+    load: (arg, index) => loadArg(layout, arg, index),
+    axis: axisName,
+    extents,
+    ...(reduced ? { reduced } : {}),
+    fresh: () => `v${counter++}`,
+  });
+  const outT = wgslType(k.dtype, `kernel ${name}`);
+  const header = [WGSL_PRELUDE, ...declareBindings(layout, k.dtype), ''];
+  const what = `${name}: fused ${k.dtype}[${k.shape.join(', ')}]${red ? ` ${red.op} over [${rExt.join(', ')}]` : ''}`;
+
+  const body: string[] = [];
+  const epilogue = (reducedName?: string): string[] => {
+    const s = new Scope(ctx(reducedName));
+    const v = s.emit(k.expr);
+    return [...s.lines, `out[o] = ${outT}(${v});`];
+  };
+
+  if (red && rTotal > 0 && useWorkgroupReduction(n, rTotal)) {
+    const wg = reductionWorkgroup(limits);
+    const f = folder(red);
+    const s = new Scope(ctx());
+    const v = s.emit(red.body);
+    // combining partials is a fold of one partial into another
+    const code = [
+      ...header,
+      `var<workgroup> partial: array<${f.accType}, ${wg}>;`,
+      '',
+      `@compute @workgroup_size(${wg})`,
+      `fn main(${ENTRY_ARGS}) {`,
+      `  let o: i32 = i32${GROUP_INDEX};`,
+      `  if (o >= ${n}i) { return; }`,
+      ...decode('o', k.shape, axisName).map(ind),
+      `  var acc: ${f.accType} = ${f.init};`,
+      `  for (var r: i32 = i32(lid); r < ${rTotal}i; r += ${wg}i) {`,
+      ...decode('r', rExt, (j) => `r${j}`).map((l) => `    ${l}`),
+      ...s.lines.map((l) => `    ${l}`),
+      `    let x: ${f.accType} = ${toAcc(v, red.body.dtype, red.dtype)};`,
+      `    ${f.fold('acc', 'x')}`,
+      '  }',
+      '  partial[lid] = acc;',
+      '  workgroupBarrier();',
+      `  for (var w: u32 = ${wg / 2}u; w > 0u; w = w / 2u) {`,
+      '    if (lid < w) {',
+      '      var a = partial[lid];',
+      '      let b = partial[lid + w];',
+      `      ${f.fold('a', 'b')}`,
+      '      partial[lid] = a;',
+      '    }',
+      '    workgroupBarrier();',
+      '  }',
+      '  if (lid != 0u) { return; }',
+      `  let red: ${f.accType} = partial[0];`,
+      ...epilogue('red').map(ind),
+      '}',
+    ];
+    return { code: code.join('\n'), grid: gridFor(n, limits.maxComputeWorkgroupsPerDimension), what };
+  }
+
+  const wg = elementwiseWorkgroup(limits);
+  if (red) {
+    const f = folder(red);
+    if (rTotal === 0) body.push(`let red: ${f.accType} = ${f.empty};`);
+    else {
+      const s = new Scope(ctx());
+      const v = s.emit(red.body);
+      body.push(
+        `var acc: ${f.accType} = ${f.init};`,
+        `for (var r: i32 = 0i; r < ${rTotal}i; r++) {`,
+        ...decode('r', rExt, (j) => `r${j}`).map(ind),
+        ...s.lines.map(ind),
+        `  let x: ${f.accType} = ${toAcc(v, red.body.dtype, red.dtype)};`,
+        `  ${f.fold('acc', 'x')}`,
+        '}',
+        `let red: ${f.accType} = acc;`,
+      );
+    }
+  }
+  const code = [
+    ...header,
+    `@compute @workgroup_size(${wg})`,
+    `fn main(${ENTRY_ARGS}) {`,
+    `  let o: i32 = i32(${GROUP_INDEX} * ${wg}u + lid);`,
+    `  if (o >= ${n}i) { return; }`,
+    ...decode('o', k.shape, axisName).map(ind),
+    ...body.map(ind),
+    ...epilogue(red ? 'red' : undefined).map(ind),
+    '}',
+  ];
+  return { code: code.join('\n'), grid: gridFor(Math.ceil(n / wg), limits.maxComputeWorkgroupsPerDimension), what };
+}

@@ -1,0 +1,272 @@
+// Library kernels in WGSL: a tiled matmul in workgroup memory, and the three convolutions as
+// direct loops (correct first: conv2d and its input gradient give one invocation per output
+// element; the weight gradient, a long reduction into few outputs, a workgroup per element).
+import type { ConvParams, LibraryKernel, LibraryParams } from '@resgrad/core';
+import { declareBindings, loadArg, type BindingLayout } from './bindings.js';
+import { wgslType } from './dialect.js';
+import { ENTRY_ARGS, gridFor, GROUP_INDEX } from './dispatch.js';
+import { reductionWorkgroup, type RenderedShader, type RenderLimits } from './fused.js';
+import { WGSL_PRELUDE } from './prelude.js';
+
+/** Renders library kernel `k` with argument bindings `layout`. */
+export function renderLibrary(k: LibraryKernel, layout: BindingLayout, limits: RenderLimits, name = 'kernel'): RenderedShader {
+  switch (k.op) {
+    case 'dot':
+      return renderMatmul(k, layout, limits, name);
+    case 'conv2d':
+      return renderConv2d(k as LibraryKernel<'conv2d'>, layout, limits, name);
+    case 'conv2dInputGrad':
+      return renderConvInputGrad(k as LibraryKernel<'conv2dInputGrad'>, layout, limits, name);
+    case 'conv2dWeightGrad':
+      return renderConvWeightGrad(k as LibraryKernel<'conv2dWeightGrad'>, layout, limits, name);
+  }
+}
+
+const head = (layout: BindingLayout, k: LibraryKernel) => [WGSL_PRELUDE, ...declareBindings(layout, k.dtype), ''].join('\n');
+
+/** Tile sizes of the matmul: a BM x BN block of C per workgroup, TM x TN per invocation. */
+const MM = { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 } as const;
+
+/**
+ * C[q] = A[q] B[q] for A [..., M, K] and B [..., K, N]: each workgroup stages BM x BK of A and
+ * BK x BN of B in workgroup memory per step of K, and each of its (BM/TM) x (BN/TN)
+ * invocations accumulates a TM x TN block of C in registers (register blocking).
+ */
+function renderMatmul(k: LibraryKernel, layout: BindingLayout, limits: RenderLimits, name: string): RenderedShader {
+  const [as, bs] = k.argShapes as [readonly number[], readonly number[]];
+  const r = as.length;
+  const M = as[r - 2]!;
+  const K = as[r - 1]!;
+  const N = bs[r - 1]!;
+  const batch = as.slice(0, r - 2).reduce((a, b) => a * b, 1);
+  const t = wgslType(k.dtype, `kernel ${name} (dot)`);
+  const { BM, BN, BK, TM, TN } = MM;
+  const WX = BN / TN; // invocations along N
+  const WY = BM / TM; // invocations along M
+  const threads = WX * WY;
+  if (threads > limits.maxComputeInvocationsPerWorkgroup) throw new Error(`@resgrad/backend-webgpu: ${name}: the adapter allows ${limits.maxComputeInvocationsPerWorkgroup} invocations per workgroup, the matmul needs ${threads}`);
+  const A = (i: string) => loadArg(layout, 0, i);
+  const B = (i: string) => loadArg(layout, 1, i);
+  const zero = k.dtype === 'int32' ? '0i' : '0.0f';
+  const code = `${head(layout, k)}
+var<workgroup> tA: array<${t}, ${BM * BK}>;
+var<workgroup> tB: array<${t}, ${BK * BN}>;
+
+@compute @workgroup_size(${threads})
+fn main(${ENTRY_ARGS}) {
+  let q: i32 = i32(wid.z);
+  let row0: i32 = i32(wid.y) * ${BM}i;
+  let col0: i32 = i32(wid.x) * ${BN}i;
+  let tx: i32 = i32(lid % ${WX}u);
+  let ty: i32 = i32(lid / ${WX}u);
+  let aBase: i32 = q * ${M * K}i;
+  let bBase: i32 = q * ${K * N}i;
+  var acc: array<${t}, ${TM * TN}>;
+  for (var i = 0; i < ${TM * TN}; i++) { acc[i] = ${zero}; }
+  for (var k0: i32 = 0i; k0 < ${K}i; k0 += ${BK}i) {
+    // stage the tiles: ${BM * BK} and ${BK * BN} elements over ${threads} invocations, zero outside
+    for (var e: i32 = i32(lid); e < ${BM * BK}i; e += ${threads}i) {
+      let rr = row0 + e / ${BK}i;
+      let kk = k0 + e % ${BK}i;
+      var v: ${t} = ${zero};
+      if (rr < ${M}i && kk < ${K}i) { v = ${A(`aBase + rr * ${K}i + kk`)}; }
+      tA[e] = v;
+    }
+    for (var e: i32 = i32(lid); e < ${BK * BN}i; e += ${threads}i) {
+      let kk = k0 + e / ${BN}i;
+      let cc = col0 + e % ${BN}i;
+      var v: ${t} = ${zero};
+      if (kk < ${K}i && cc < ${N}i) { v = ${B(`bBase + kk * ${N}i + cc`)}; }
+      tB[e] = v;
+    }
+    workgroupBarrier();
+    for (var kk: i32 = 0i; kk < ${BK}i; kk++) {
+      var a: array<${t}, ${TM}>;
+      for (var i = 0; i < ${TM}; i++) { a[i] = tA[(ty * ${TM}i + i) * ${BK}i + kk]; }
+      for (var j = 0; j < ${TN}; j++) {
+        let b = tB[kk * ${BN}i + tx * ${TN}i + j];
+        for (var i = 0; i < ${TM}; i++) { acc[i * ${TN} + j] += a[i] * b; }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0; i < ${TM}; i++) {
+    let rr = row0 + ty * ${TM}i + i;
+    if (rr >= ${M}i) { break; }
+    for (var j = 0; j < ${TN}; j++) {
+      let cc = col0 + tx * ${TN}i + j;
+      if (cc < ${N}i) { out[q * ${M * N}i + rr * ${N}i + cc] = acc[i * ${TN} + j]; }
+    }
+  }
+}
+`;
+  const grid = { x: Math.ceil(N / BN), y: Math.ceil(M / BM), z: batch };
+  const max = limits.maxComputeWorkgroupsPerDimension;
+  if (grid.x > max || grid.y > max || grid.z > max) throw new Error(`@resgrad/backend-webgpu: ${name}: matmul grid ${grid.x}x${grid.y}x${grid.z} exceeds ${max} workgroups per dimension`);
+  return { code, grid, what: `${name}: dot [${batch}] ${M}x${K} @ ${K}x${N}` };
+}
+
+interface ConvDims {
+  N: number; C: number; H: number; W: number;
+  O: number; Cg: number; KH: number; KW: number;
+  OH: number; OW: number; Og: number;
+  sh: number; sw: number; dh: number; dw: number; ph: number; pw: number;
+}
+
+function convDims(x: readonly number[], w: readonly number[], y: readonly number[], p: ConvParams): ConvDims {
+  const [N, C, H, W] = x as [number, number, number, number];
+  const [O, Cg, KH, KW] = w as [number, number, number, number];
+  const [, , OH, OW] = y as [number, number, number, number];
+  return {
+    N, C, H, W, O, Cg, KH, KW, OH, OW, Og: O / p.groups,
+    sh: p.stride[0], sw: p.stride[1], dh: p.dilation[0], dw: p.dilation[1], ph: p.padding[0][0], pw: p.padding[1][0],
+  };
+}
+
+const WG = 64;
+
+/** One invocation per output element: y[n,o,oh,ow] = sum over c, kh, kw of x * w. */
+function renderConv2d(k: LibraryKernel<'conv2d'>, layout: BindingLayout, limits: RenderLimits, name: string): RenderedShader {
+  const [xs, ws] = k.argShapes as [readonly number[], readonly number[]];
+  const d = convDims(xs, ws, k.shape, k.params);
+  const total = d.N * d.O * d.OH * d.OW;
+  const code = `${head(layout, k)}
+@compute @workgroup_size(${WG})
+fn main(${ENTRY_ARGS}) {
+  let yi: i32 = i32(${GROUP_INDEX} * ${WG}u + lid);
+  if (yi >= ${total}i) { return; }
+  let ow = yi % ${d.OW}i;
+  let oh = (yi / ${d.OW}i) % ${d.OH}i;
+  let o = (yi / ${d.OW * d.OH}i) % ${d.O}i;
+  let n = yi / ${d.OW * d.OH * d.O}i;
+  let g = o / ${d.Og}i;
+  var acc: f32 = 0.0f;
+  for (var c: i32 = 0i; c < ${d.Cg}i; c++) {
+    let xc = (n * ${d.C}i + g * ${d.Cg}i + c) * ${d.H}i;
+    let wc = (o * ${d.Cg}i + c) * ${d.KH}i;
+    for (var kh: i32 = 0i; kh < ${d.KH}i; kh++) {
+      let ih = oh * ${d.sh}i - ${d.ph}i + kh * ${d.dh}i;
+      if (ih < 0i || ih >= ${d.H}i) { continue; }
+      for (var kw: i32 = 0i; kw < ${d.KW}i; kw++) {
+        let iw = ow * ${d.sw}i - ${d.pw}i + kw * ${d.dw}i;
+        if (iw < 0i || iw >= ${d.W}i) { continue; }
+        acc += ${loadArg(layout, 0, `(xc + ih) * ${d.W}i + iw`)} * ${loadArg(layout, 1, `(wc + kh) * ${d.KW}i + kw`)};
+      }
+    }
+  }
+  out[yi] = acc;
+}
+`;
+  return { code, grid: gridFor(Math.ceil(total / WG), limits.maxComputeWorkgroupsPerDimension), what: `${name}: conv2d x[${xs.join(', ')}] w[${ws.join(', ')}]` };
+}
+
+/**
+ * One invocation per input element: dx[n,ci,ih,iw] gathers dy[n,o,oh,ow] * w[o,c,kh,kw] over
+ * the output positions whose window covers (ih, iw): oh = (ih + ph - kh*dh) / sh when exact.
+ */
+function renderConvInputGrad(k: LibraryKernel<'conv2dInputGrad'>, layout: BindingLayout, limits: RenderLimits, name: string): RenderedShader {
+  const [ys, ws] = k.argShapes as [readonly number[], readonly number[]];
+  const p = k.params as LibraryParams['conv2dInputGrad'];
+  const d = convDims(p.inputShape, ws, ys, p);
+  const total = d.N * d.C * d.H * d.W;
+  const code = `${head(layout, k)}
+@compute @workgroup_size(${WG})
+fn main(${ENTRY_ARGS}) {
+  let xi: i32 = i32(${GROUP_INDEX} * ${WG}u + lid);
+  if (xi >= ${total}i) { return; }
+  let iw = xi % ${d.W}i;
+  let ih = (xi / ${d.W}i) % ${d.H}i;
+  let ci = (xi / ${d.W * d.H}i) % ${d.C}i;
+  let n = xi / ${d.W * d.H * d.C}i;
+  let g = ci / ${d.Cg}i;
+  let c = ci % ${d.Cg}i;
+  var acc: f32 = 0.0f;
+  for (var oo: i32 = 0i; oo < ${d.Og}i; oo++) {
+    let o = g * ${d.Og}i + oo;
+    for (var kh: i32 = 0i; kh < ${d.KH}i; kh++) {
+      let th = ih + ${d.ph}i - kh * ${d.dh}i;
+      if (th < 0i || th % ${d.sh}i != 0i) { continue; }
+      let oh = th / ${d.sh}i;
+      if (oh >= ${d.OH}i) { continue; }
+      for (var kw: i32 = 0i; kw < ${d.KW}i; kw++) {
+        let tw = iw + ${d.pw}i - kw * ${d.dw}i;
+        if (tw < 0i || tw % ${d.sw}i != 0i) { continue; }
+        let ow = tw / ${d.sw}i;
+        if (ow >= ${d.OW}i) { continue; }
+        acc += ${loadArg(layout, 0, `((n * ${d.O}i + o) * ${d.OH}i + oh) * ${d.OW}i + ow`)} * ${loadArg(layout, 1, `((o * ${d.Cg}i + c) * ${d.KH}i + kh) * ${d.KW}i + kw`)};
+      }
+    }
+  }
+  out[xi] = acc;
+}
+`;
+  return { code, grid: gridFor(Math.ceil(total / WG), limits.maxComputeWorkgroupsPerDimension), what: `${name}: conv2dInputGrad dy[${ys.join(', ')}] w[${ws.join(', ')}]` };
+}
+
+/** Below this many terms per weight element, one invocation sums them (no workgroup tree). */
+const WEIGHT_GRAD_LOOP_TERMS = 4096;
+
+/**
+ * dw[o,c,kh,kw] = sum over n, oh, ow of x * dy. With few terms per weight element (deep layers:
+ * small images, many weights), one invocation per element loops over them; with many (early
+ * layers: large images, few weights), a workgroup per element folds strided shares and a tree
+ * in workgroup memory combines them. (SwiftShader took 30 s for a 64x64x3x3 weight gradient
+ * over 32 terms with a 256-wide workgroup per element: idle lanes and emulated barriers.)
+ */
+function renderConvWeightGrad(k: LibraryKernel<'conv2dWeightGrad'>, layout: BindingLayout, limits: RenderLimits, name: string): RenderedShader {
+  const [xs, ys] = k.argShapes as [readonly number[], readonly number[]];
+  const p = k.params as LibraryParams['conv2dWeightGrad'];
+  const d = convDims(xs, p.weightShape, ys, p);
+  const total = d.O * d.Cg * d.KH * d.KW;
+  const terms = d.N * d.OH * d.OW;
+  const term = (t: string) => `
+    let ow = ${t} % ${d.OW}i;
+    let oh = (${t} / ${d.OW}i) % ${d.OH}i;
+    let n = ${t} / ${d.OW * d.OH}i;
+    let ih = oh * ${d.sh}i - ${d.ph}i + kh * ${d.dh}i;
+    let iw = ow * ${d.sw}i - ${d.pw}i + kw * ${d.dw}i;
+    if (ih < 0i || ih >= ${d.H}i || iw < 0i || iw >= ${d.W}i) { continue; }
+    acc += ${loadArg(layout, 0, `((n * ${d.C}i + ci) * ${d.H}i + ih) * ${d.W}i + iw`)} * ${loadArg(layout, 1, `((n * ${d.O}i + o) * ${d.OH}i + oh) * ${d.OW}i + ow`)};`;
+  const decodeW = (wi: string) => `
+  let kw = ${wi} % ${d.KW}i;
+  let kh = (${wi} / ${d.KW}i) % ${d.KH}i;
+  let c = (${wi} / ${d.KW * d.KH}i) % ${d.Cg}i;
+  let o = ${wi} / ${d.KW * d.KH * d.Cg}i;
+  let ci = (o / ${d.Og}i) * ${d.Cg}i + c;`;
+  const what = `${name}: conv2dWeightGrad x[${xs.join(', ')}] dy[${ys.join(', ')}]`;
+  if (terms <= WEIGHT_GRAD_LOOP_TERMS) {
+    const code = `${head(layout, k)}
+@compute @workgroup_size(${WG})
+fn main(${ENTRY_ARGS}) {
+  let wi: i32 = i32(${GROUP_INDEX} * ${WG}u + lid);
+  if (wi >= ${total}i) { return; }${decodeW('wi')}
+  var acc: f32 = 0.0f;
+  for (var t: i32 = 0i; t < ${terms}i; t++) {${term('t')}
+  }
+  out[wi] = acc;
+}
+`;
+    return { code, grid: gridFor(Math.ceil(total / WG), limits.maxComputeWorkgroupsPerDimension), what };
+  }
+  const wg = reductionWorkgroup(limits);
+  const code = `${head(layout, k)}
+var<workgroup> partial: array<f32, ${wg}>;
+
+@compute @workgroup_size(${wg})
+fn main(${ENTRY_ARGS}) {
+  let wi: i32 = i32${GROUP_INDEX};
+  if (wi >= ${total}i) { return; }${decodeW('wi')}
+  var acc: f32 = 0.0f;
+  for (var t: i32 = i32(lid); t < ${terms}i; t += ${wg}i) {${term('t')}
+  }
+  partial[lid] = acc;
+  workgroupBarrier();
+  for (var w: u32 = ${wg / 2}u; w > 0u; w = w / 2u) {
+    if (lid < w) { partial[lid] += partial[lid + w]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { out[wi] = partial[0]; }
+}
+`;
+  return { code, grid: gridFor(total, limits.maxComputeWorkgroupsPerDimension), what };
+}
