@@ -258,6 +258,31 @@ describe('loading against a different model says exactly what differs', () => {
     expect(problems(e).length).toBe(want.length);
   });
 
+  it('PyTorch state dicts load: num_batches_tracked (I64) is ignored, optimizer tensors skipped without a template', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'resgrad-torch-'));
+    const params = { bn1: { weight: tensor([1, 2]), bias: tensor([0, 0]) } };
+    const state = { bn1: { running_mean: tensor([0, 0]), running_var: tensor([1, 1]) } };
+    const file = join(dir, 'torch.safetensors');
+    const i64 = new Uint8Array(8); // PyTorch writes num_batches_tracked as a 0-d I64
+    const header = JSON.stringify({
+      'bn1.weight': { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+      'bn1.bias': { dtype: 'F32', shape: [2], data_offsets: [8, 16] },
+      'bn1.running_mean': { dtype: 'F32', shape: [2], data_offsets: [16, 24] },
+      'bn1.running_var': { dtype: 'F32', shape: [2], data_offsets: [24, 32] },
+      'bn1.num_batches_tracked': { dtype: 'I64', shape: [], data_offsets: [32, 40] },
+    });
+    const h = new TextEncoder().encode(header);
+    const bytes = new Uint8Array(8 + h.length + 40);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(h.length), true);
+    bytes.set(h, 8);
+    bytes.set(new Uint8Array(new Float32Array([3, 4, 5, 6, 7, 8, 9, 10]).buffer), 8 + h.length);
+    bytes.set(i64, 8 + h.length + 32);
+    writeFileSync(file, bytes);
+    const back = loadCheckpoint(file, { params, state });
+    expect((back.params as typeof params).bn1.weight.toArray()).toEqual([3, 4]);
+    expect((back.state as typeof state).bn1.running_var.toArray()).toEqual([9, 10]);
+  });
+
   it('mismatched dtypes', () => {
     const params = { w: tensor([1, 2], { dtype: 'float64' }) };
     const path = join(dir, 'f64.safetensors');

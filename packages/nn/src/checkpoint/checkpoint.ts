@@ -145,8 +145,9 @@ export function loadCheckpoint(path: string, template: { params: unknown; state:
   const params = take(template.params, '');
   const state = take(template.state, '');
   const opt = template.optState !== undefined ? take(template.optState, OPT) : [];
-  // Without an optimizer template (evaluation, fine-tuning), the optimizer's tensors are skipped.
-  const skipped = (key: string) => template.optState === undefined && key.startsWith(OPT);
+  // Without an optimizer template (evaluation, fine-tuning), the optimizer's tensors are skipped;
+  // so is PyTorch's BatchNorm step counter, which torchvision state dicts carry and we do not use.
+  const skipped = (key: string) => (template.optState === undefined && key.startsWith(OPT)) || key.endsWith('.num_batches_tracked');
   for (const key of file.tensors.keys()) if (!seen.has(key) && !skipped(key)) problems.push(`unexpected ${key} in the file`);
   if (problems.length) throw new CheckpointError(`${path} does not match the model:\n  ${problems.join('\n  ')}`);
   const rebuild = (template: unknown, entries: [string, Tensor][]) => {
