@@ -6,7 +6,7 @@ import { availableBackends } from '@resgrad/core';
 import { describe, expect, it } from 'vitest';
 import { SHARED_DATA } from './cli.js';
 import { readRun } from './figures.js';
-import { train } from './trainer.js';
+import { train, TrainingDiverged } from './trainer.js';
 
 const cpu = availableBackends().find((b) => b.name === 'cpu');
 const why = !existsSync(SHARED_DATA) ? 'no shared CIFAR-10 copy' : !cpu?.available ? `cpu backend unavailable: ${cpu?.reason}` : '';
@@ -30,5 +30,16 @@ describe.skipIf(why !== '')(`smoke run of the training example${why ? ` (skipped
     expect(finalLoss).toBeLessThan(0.75 * Math.log(10)); // measured: 1.64 after 160 steps (2.27 over the first 16)
     expect(last.error).toBeLessThan(firstLoss.error);
     expect(r.testError).toBeLessThan(0.8); // chance is 0.9; measured 0.66
+  });
+
+  it('a diverging run stops with a clear message and keeps the last good checkpoint', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'resgrad-nan-')), 'run');
+    const run = train({
+      data: SHARED_DATA, backend: 'cpu', depth: 8, subset: 64, batchSize: 16, iterations: 20, lr: 1e30, schedule: 'cosine',
+      logEvery: 1, checkpointEvery: 1, evalEvery: 0, testSubset: 16, workers: 1, progress: false, out,
+    });
+    await expect(run).rejects.toBeInstanceOf(TrainingDiverged);
+    await expect(run).rejects.toThrow(/loss became (NaN|Infinity|-Infinity) at step \d+ .* The last good checkpoint is .*last\.safetensors/);
+    expect(existsSync(join(out, 'last.safetensors'))).toBe(true);
   });
 });
