@@ -19,6 +19,7 @@ export { gemm, dot, conv2d, conv2dInputGrad, conv2dWeightGrad, type GemmArgs, ty
 export {
   cpuBackend, compileCpuProgram, kernelFlags, KernelCompileError, type CpuBuffer, type CpuExecutable, type CpuCompileOptions,
 } from './backend.js';
+export { cpuProfile, resetCpuProfile, kernelLabel, type ProfileRow } from './profile.js';
 export { renderProgram, type RenderedProgram, type RenderOptions } from './render/program.js';
 export { renderFused, PARALLEL_WORK, type RenderedKernel } from './render/kernel.js';
 export { C_DIALECT, C_PRELUDE, literal as cLiteral, type Dialect } from './render/dialect.js';

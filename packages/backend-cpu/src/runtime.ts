@@ -16,6 +16,7 @@ export interface RuntimeFns {
   rg_empty_region(n: number): void;
   rg_gemm_select(which: number): string | null;
   rg_gemm_kernel_name(): string;
+  rg_conv_select(which: number): number;
   rg_fma_peak(isa: number, iters: number, allThreads: number): number;
   rg_sgemm(
     batch: number, M: number, N: number, K: number,
@@ -52,6 +53,7 @@ const protos: { readonly [K in keyof RuntimeFns]: string } = {
   rg_empty_region: 'void rg_empty_region(int64_t n)',
   rg_gemm_select: 'const char *rg_gemm_select(int which)',
   rg_gemm_kernel_name: 'const char *rg_gemm_kernel_name()',
+  rg_conv_select: 'int rg_conv_select(int which)',
   rg_fma_peak: 'double rg_fma_peak(int isa, int64_t iters, int all_threads)',
   rg_sgemm: `void rg_sgemm(${GEMM_ARGS('float')})`,
   rg_dgemm: `void rg_dgemm(${GEMM_ARGS('double')})`,

@@ -165,6 +165,22 @@ describe.skipIf(!hasCompiler)('conv2d, conv2dInputGrad, conv2dWeightGrad', () =>
     checkConv({ ...base, N: 3, Cg: 8, Og: 12, H: 5, W: 7, KH: 1, KW: 1, sh: 1, sw: 1, pt: 0, pb: 0, pl: 0, pr: 0 }, 'float32');
   });
 
+  it('match the reference on the direct 3x3 kernels (stride 1, pad 1, rows of 8, 16 or 32 pixels)', () => {
+    // conv_direct.h on AVX-512 machines when there are at least as many images as threads.
+    const base = { G: 1, KH: 3, KW: 3, dh: 1, dw: 1, pt: 1, pb: 1, pl: 1, pr: 1, sh: 1, sw: 1, seed: 11 };
+    const N = Math.max(2, loadRuntime().threads);
+    checkConv({ ...base, N, Cg: 16, Og: 16, H: 32, W: 32 }, 'float32');
+    checkConv({ ...base, N, Cg: 8, Og: 12, H: 16, W: 16 }, 'float32');
+    checkConv({ ...base, N, Cg: 3, Og: 16, H: 6, W: 32 }, 'float32'); // dgrad: 3 channels, the GEMM path
+    checkConv({ ...base, N: N + 1, Cg: 5, Og: 4, H: 8, W: 16 }, 'float32');
+    checkConv({ ...base, N, Cg: 8, Og: 8, H: 8, W: 8 }, 'float32'); // two rows per vector, masked loads
+    checkConv({ ...base, N, Cg: 3, Og: 4, H: 16, W: 8 }, 'float32');
+    // Several images per weight-grad pass (8 at W = 8, 2 at W = 16), with a remainder.
+    const T = loadRuntime().threads;
+    checkConv({ ...base, N: 9 * T + 1, Cg: 4, Og: 4, H: 8, W: 8 }, 'float32');
+    checkConv({ ...base, N: 3 * T + 1, Cg: 4, Og: 8, H: 16, W: 16 }, 'float32');
+  });
+
   it('reject mismatched shapes with the op named', () => {
     const p: ConvParams = { stride: [1, 1], padding: [[0, 0], [0, 0]], dilation: [1, 1], groups: 1 };
     expect(() => conv2d(new Float32Array(16), [1, 1, 4, 4], new Float32Array(18), [1, 2, 3, 3], p)).toThrow(/conv2d/);

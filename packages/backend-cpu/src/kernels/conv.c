@@ -2,9 +2,18 @@
  * Part of the runtime translation unit (runtime.c), after gemm.c. */
 #include "rg_common.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "conv_geom.h"
+#include "conv_direct.h"
+
 #define T float
+#ifdef RG_HAVE_DIRECT3
+#define DIRECT3 1
+#else
+#define DIRECT3 0
+#endif
 #define SFX _f32
 #define GEMM_SERIAL sgemm_serial
 #define GEMM_BATCHED rg_sgemm
@@ -13,7 +22,9 @@
 #undef SFX
 #undef GEMM_SERIAL
 #undef GEMM_BATCHED
+#undef DIRECT3
 
+#define DIRECT3 0
 #define T double
 #define SFX _f64
 #define GEMM_SERIAL dgemm_serial
@@ -23,3 +34,4 @@
 #undef SFX
 #undef GEMM_SERIAL
 #undef GEMM_BATCHED
+#undef DIRECT3

@@ -13,34 +13,15 @@
  * K = 27..576, one per image; the pool runs whole images per thread (batch 128 balances
  * exactly), each with its own im2col buffer. With fewer images than threads, the GEMM
  * itself is split instead. A 1x1, stride-1, unpadded convolution skips im2col: x[n, g]
- * already is cols_g. */
+ * already is cols_g. float32 3x3 stride-1 pad-1 convolutions on AVX-512 machines (all but
+ * three of ResNet-20's) take the direct kernels of conv_direct.h instead (`direct`). */
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 #define FN(name) CAT(name, SFX)
 
-/* Geometry, from the int32[16] the caller passes:
- * N C H W O KH KW OH OW sh sw pt pl dh dw G (pb, pr are implied by OH, OW). */
-typedef struct {
-  int64_t N, C, H, W, O, KH, KW, OH, OW, sh, sw, pt, pl, dh, dw, G;
-  int64_t Cg, Og, Kd, P;
-} FN(conv_geom);
-
-static FN(conv_geom) FN(geom)(const int32_t *d) {
-  FN(conv_geom) g = {d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14], d[15], 0, 0, 0, 0};
-  g.Cg = g.C / g.G;
-  g.Og = g.O / g.G;
-  g.Kd = g.Cg * g.KH * g.KW;
-  g.P = g.OH * g.OW;
-  return g;
-}
-
-static int FN(is_pointwise)(const FN(conv_geom) * g) {
-  return g->KH == 1 && g->KW == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && g->OH == g->H && g->OW == g->W;
-}
-
 /* cols (Kd x P) from the Cg channels at x (one image, one group). */
-static void FN(im2col)(const FN(conv_geom) * g, const T *x, T *cols) {
+static void FN(im2col)(const conv_geom * g, const T *x, T *cols) {
   for (int64_t c = 0; c < g->Cg; c++)
     for (int64_t kh = 0; kh < g->KH; kh++)
       for (int64_t kw = 0; kw < g->KW; kw++) {
@@ -70,7 +51,7 @@ static void FN(im2col)(const FN(conv_geom) * g, const T *x, T *cols) {
 }
 
 /* dx (Cg channels of one image) += col2im(dcols): the transpose of im2col. */
-static void FN(col2im)(const FN(conv_geom) * g, const T *dcols, T *dx) {
+static void FN(col2im)(const conv_geom * g, const T *dcols, T *dx) {
   for (int64_t c = 0; c < g->Cg; c++)
     for (int64_t kh = 0; kh < g->KH; kh++)
       for (int64_t kw = 0; kw < g->KW; kw++) {
@@ -95,19 +76,30 @@ static void FN(col2im)(const FN(conv_geom) * g, const T *dcols, T *dx) {
 }
 
 typedef struct {
-  FN(conv_geom) g;
+  conv_geom g;
   const T *a;   /* x (forward, weight grad) or dy (input grad) */
   const T *b;   /* w (forward, input grad) or dy (weight grad) */
   T *out;       /* y, dx, or the per-thread partial dw (weight grad) */
   int split_gemm; /* fewer images than threads: threads split each GEMM instead */
+  int direct;     /* float32 3x3 stride-1 pad-1 shapes: conv_direct.h's kernels */
 } FN(conv_job);
 
 /* Forward for images [n0, n1). */
 static void FN(conv_fwd_task)(void *ctx, int64_t n0, int64_t n1, int tid) {
   (void)tid;
   const FN(conv_job) *j = ctx;
-  const FN(conv_geom) *g = &j->g;
-  int pw = FN(is_pointwise)(g);
+  const conv_geom *g = &j->g;
+#if DIRECT3
+  if (j->direct) {
+    T *buf = rg_scratch(3, sizeof(T) * d3_padded_floats(g->C, g->H, g->W));
+    for (int64_t n = n0; n < n1; n++) {
+      const T *xp = d3_pad(j->a + n * g->C * g->H * g->W, g->C, g->H, g->W, buf);
+      d3_fwd(xp, j->b, j->out + n * g->O * g->P, g->C, g->H, g->W, g->O);
+    }
+    return;
+  }
+#endif
+  int pw = conv_is_pointwise(g);
   T *cols = pw ? NULL : rg_scratch(2, sizeof(T) * (size_t)(g->Kd * g->P));
   for (int64_t n = n0; n < n1; n++)
     for (int64_t gr = 0; gr < g->G; gr++) {
@@ -125,8 +117,18 @@ static void FN(conv_fwd_task)(void *ctx, int64_t n0, int64_t n1, int tid) {
 static void FN(conv_dx_task)(void *ctx, int64_t n0, int64_t n1, int tid) {
   (void)tid;
   const FN(conv_job) *j = ctx;
-  const FN(conv_geom) *g = &j->g;
-  int pw = FN(is_pointwise)(g);
+  const conv_geom *g = &j->g;
+#if DIRECT3
+  if (j->direct) { /* j->b holds the flipped, channel-swapped weights (C x O x 3 x 3) */
+    T *buf = rg_scratch(3, sizeof(T) * d3_padded_floats(g->O, g->H, g->W));
+    for (int64_t n = n0; n < n1; n++) {
+      const T *dyp = d3_pad(j->a + n * g->O * g->P, g->O, g->H, g->W, buf);
+      d3_fwd(dyp, j->b, j->out + n * g->C * g->H * g->W, g->O, g->H, g->W, g->C);
+    }
+    return;
+  }
+#endif
+  int pw = conv_is_pointwise(g);
   T *dcols = pw ? NULL : rg_scratch(2, sizeof(T) * (size_t)(g->Kd * g->P));
   for (int64_t n = n0; n < n1; n++)
     for (int64_t gr = 0; gr < g->G; gr++) {
@@ -147,10 +149,27 @@ static void FN(conv_dx_task)(void *ctx, int64_t n0, int64_t n1, int tid) {
 /* Weight gradient: thread tid sums images [n0, n1) into its own partial dw. */
 static void FN(conv_dw_task)(void *ctx, int64_t n0, int64_t n1, int tid) {
   const FN(conv_job) *j = ctx;
-  const FN(conv_geom) *g = &j->g;
-  int pw = FN(is_pointwise)(g);
-  T *cols = pw ? NULL : rg_scratch(2, sizeof(T) * (size_t)(g->Kd * g->P));
+  const conv_geom *g = &j->g;
   T *dw = j->out + (int64_t)tid * g->O * g->Kd;
+#if DIRECT3
+  if (j->direct) {
+    const int64_t nb = d3_wgrad_batch(g->W), per = (int64_t)d3_padded_floats(g->C, g->H, g->W);
+    T *buf = rg_scratch(3, sizeof(T) * (size_t)(per * nb));
+    memset(dw, 0, sizeof(T) * (size_t)(g->O * g->Kd));
+    for (int64_t n = n0; n < n1; n += nb) {
+      const int64_t m = RG_MIN(nb, n1 - n);
+      const T *xp = NULL;
+      for (int64_t k = 0; k < m; k++) {
+        const T *p = d3_pad(j->a + (n + k) * g->C * g->H * g->W, g->C, g->H, g->W, buf + k * per);
+        if (k == 0) xp = p;
+      }
+      d3_wgrad(xp, per, j->b + n * g->O * g->P, g->O * g->P, m, dw, g->C, g->H, g->W, g->O);
+    }
+    return;
+  }
+#endif
+  int pw = conv_is_pointwise(g);
+  T *cols = pw ? NULL : rg_scratch(2, sizeof(T) * (size_t)(g->Kd * g->P));
   for (int64_t n = n0; n < n1; n++)
     for (int64_t gr = 0; gr < g->G; gr++) {
       const T *x = j->a + (n * g->C + gr * g->Cg) * g->H * g->W;
@@ -167,7 +186,10 @@ static void FN(conv_dw_task)(void *ctx, int64_t n0, int64_t n1, int tid) {
 
 /* y = conv2d(x, w). dims: see conv_geom. */
 RG_EXPORT void FN(rg_conv2d)(const int32_t *dims, const T *x, const T *w, T *y) {
-  FN(conv_job) j = {FN(geom)(dims), x, w, y, 0};
+  FN(conv_job) j = {conv_geom_of(dims), x, w, y, 0, 0};
+#if DIRECT3
+  j.direct = j.g.N >= rg_pool_threads() && d3_applies(&j.g, j.g.O);
+#endif
   if (j.g.N < rg_pool_threads()) {
     j.split_gemm = 1;
     FN(conv_fwd_task)(&j, 0, j.g.N, 0);
@@ -176,7 +198,23 @@ RG_EXPORT void FN(rg_conv2d)(const int32_t *dims, const T *x, const T *w, T *y) 
 
 /* dx = conv2dInputGrad(dy, w), dx of shape [N, C, H, W]. */
 RG_EXPORT void FN(rg_conv2d_input_grad)(const int32_t *dims, const T *dy, const T *w, T *dx) {
-  FN(conv_job) j = {FN(geom)(dims), dy, w, dx, 0};
+  FN(conv_job) j = {conv_geom_of(dims), dy, w, dx, 0, 0};
+#if DIRECT3
+  if (j.g.N >= rg_pool_threads() && d3_applies(&j.g, j.g.C)) {
+    /* wt'[c][o][kh][kw] = w[o][c][2-kh][2-kw] (see conv_direct.h) */
+    T *wt = rg_alloc(sizeof(T) * (size_t)(j.g.O * j.g.Kd));
+    if (wt) {
+      for (int64_t o = 0; o < j.g.O; o++)
+        for (int64_t c = 0; c < j.g.C; c++)
+          for (int k = 0; k < 9; k++) wt[(c * j.g.O + o) * 9 + k] = w[(o * j.g.C + c) * 9 + (8 - k)];
+      j.b = wt;
+      j.direct = 1;
+      rg_parallel_for(j.g.N, FN(conv_dx_task), &j);
+      rg_free(wt);
+      return;
+    }
+  }
+#endif
   if (j.g.N < rg_pool_threads()) {
     j.split_gemm = 1;
     FN(conv_dx_task)(&j, 0, j.g.N, 0);
@@ -203,8 +241,11 @@ static void FN(sum_parts_task)(void *ctx, int64_t b, int64_t e, int tid) {
  * into a private copy (no atomics, deterministic for a given thread count); the copies are
  * then added. */
 RG_EXPORT void FN(rg_conv2d_weight_grad)(const int32_t *dims, const T *x, const T *dy, T *dw) {
-  FN(conv_job) j = {FN(geom)(dims), x, dy, dw, 0};
+  FN(conv_job) j = {conv_geom_of(dims), x, dy, dw, 0, 0};
   int threads = rg_pool_threads();
+#if DIRECT3
+  j.direct = j.g.N >= threads && d3_applies(&j.g, j.g.O);
+#endif
   int64_t size = j.g.O * j.g.Kd;
   if (j.g.N < threads || threads == 1) {
     j.split_gemm = threads > 1;

@@ -13,8 +13,23 @@
  *   increments `sleepers` and then re-reads `generation` (holding the mutex until it waits);
  *   the caller increments `generation` and then reads `sleepers`, broadcasting under the
  *   mutex when it is non-zero. One of the two always sees the other's write.
- * - Completion: each worker decrements `pending`; the caller runs chunk 0, then spins until
- *   `pending` is 0 (chunks are equal, so the wait is short).
+ * - Claiming: chunk t (t >= 1) is meant for worker t, but whoever first moves claim[t] from
+ *   g-1 to g (one CAS; g is the job's generation) runs it. The caller, done with chunk 0,
+ *   tries to claim every other chunk: a worker still asleep, spinning up, or descheduled by
+ *   another process (other jobs share these cores) costs a chunk's work on the caller, not a
+ *   wait for the scheduler to run that worker (measured: with both cores contended, static
+ *   chunks made two threads slower than one). A worker only reads the job after winning its
+ *   claim, and the caller cannot publish job g+1 before every chunk of g is done, so the
+ *   job a worker reads is the one it claimed. Chunks stay the static ones, and `tid` stays
+ *   the chunk's index whoever runs it, so per-tid partial results (conv weight grad) hold.
+ * - Lateness: a worker that lost its claim was not running when its chunk was due (the
+ *   OS gave it no core of its own, or put it on the caller's); spinning would then only
+ *   take time from the caller, so it sleeps at once until the next job, and spins again
+ *   after a claim it wins (a long kernel gives it time to wake and win one). Yielding
+ *   while spinning was tried and dropped: on cores shared with other processes it handed
+ *   the core away and left the caller to do every chunk.
+ * - Completion: the runner of chunk t sets done[t] = g; the caller spins until every chunk
+ *   a worker claimed is done (chunks are equal, so the wait is short).
  * - Shutdown: sets `stop`, wakes everyone and joins every worker. It runs from a library
  *   destructor (at exit() or dlclose) and from JS on process 'exit', whichever comes first,
  *   so no worker is alive when the process tears down. */
@@ -51,7 +66,8 @@ static struct {
   int want;    /* threads per region, set by rg_pool_init (default 1 until then) */
   int started; /* workers running (0 or want-1) */
   _Atomic uint64_t generation;
-  _Atomic int pending;
+  _Atomic uint64_t claim[RG_MAX_THREADS]; /* generation whose chunk t was claimed */
+  _Atomic uint64_t done[RG_MAX_THREADS];  /* generation whose chunk t is finished */
   _Atomic int sleepers;
   _Atomic int stop;
   _Atomic int64_t spin_ns;
@@ -92,6 +108,7 @@ static void *worker(void *argp) {
   worker_arg a = *(worker_arg *)argp;
   free(argp);
   uint64_t seen = a.gen0;
+  int late = 0; /* the caller ran our last chunk: we are not getting a core of our own */
   in_region = 1;
   for (;;) {
     uint64_t g;
@@ -100,10 +117,10 @@ static void *worker(void *argp) {
     while ((g = atomic_load_explicit(&P.generation, memory_order_acquire)) == seen) {
       if (atomic_load_explicit(&P.stop, memory_order_relaxed)) return NULL;
       RG_PAUSE();
-      if ((++spins & 255) != 0) continue;
+      if (!late && (++spins & 255) != 0) continue;
       int64_t t = now_ns();
       if (t0 == 0) t0 = t;
-      if (t - t0 < atomic_load_explicit(&P.spin_ns, memory_order_relaxed)) continue;
+      if (!late && t - t0 < atomic_load_explicit(&P.spin_ns, memory_order_relaxed)) continue;
       /* Sleep until the next job (see the handshake above). */
       pthread_mutex_lock(&P.mu);
       atomic_fetch_add(&P.sleepers, 1);
@@ -114,8 +131,12 @@ static void *worker(void *argp) {
     }
     if (atomic_load(&P.stop)) return NULL;
     seen = g;
-    run_chunk(&P.job, a.tid);
-    atomic_fetch_sub_explicit(&P.pending, 1, memory_order_acq_rel);
+    uint64_t expect = g - 1;
+    late = !atomic_compare_exchange_strong(&P.claim[a.tid], &expect, g);
+    if (!late) {
+      run_chunk(&P.job, a.tid);
+      atomic_store_explicit(&P.done[a.tid], g, memory_order_release);
+    }
   }
 }
 
@@ -133,6 +154,10 @@ static void stop_workers(void) {
 
 static void start_workers(void) {
   uint64_t gen0 = atomic_load(&P.generation);
+  for (int t = 0; t < RG_MAX_THREADS; t++) {
+    atomic_store(&P.claim[t], gen0);
+    atomic_store(&P.done[t], gen0);
+  }
   int n = 0;
   for (int i = 1; i < P.want; i++) {
     worker_arg *a = malloc(sizeof *a);
@@ -197,9 +222,9 @@ RG_EXPORT void rg_parallel_for(int64_t n, rg_task_fn fn, void *ctx) {
     in_region = 0;
     return;
   }
-  P.job = (rg_job){fn, ctx, n, P.started + 1};
-  atomic_store(&P.pending, P.started);
-  atomic_fetch_add(&P.generation, 1); /* seq_cst: publishes the job */
+  const int T = P.started + 1;
+  P.job = (rg_job){fn, ctx, n, T};
+  const uint64_t g = atomic_fetch_add(&P.generation, 1) + 1; /* seq_cst: publishes the job */
   if (atomic_load(&P.sleepers) > 0) {
     pthread_mutex_lock(&P.mu);
     pthread_cond_broadcast(&P.cv);
@@ -207,11 +232,20 @@ RG_EXPORT void rg_parallel_for(int64_t n, rg_task_fn fn, void *ctx) {
   }
   in_region = 1;
   run_chunk(&P.job, 0);
-  in_region = 0;
-  for (unsigned spins = 0; atomic_load_explicit(&P.pending, memory_order_acquire) > 0; spins++) {
-    RG_PAUSE();
-    if ((spins & 0xffff) == 0xffff) sched_yield(); /* a worker was descheduled: let it run */
+  /* Chunks no worker has claimed yet are run here. */
+  for (int t = 1; t < T; t++) {
+    uint64_t expect = g - 1;
+    if (atomic_compare_exchange_strong(&P.claim[t], &expect, g)) {
+      run_chunk(&P.job, t);
+      atomic_store_explicit(&P.done[t], g, memory_order_relaxed);
+    }
   }
+  in_region = 0;
+  for (int t = 1; t < T; t++)
+    for (unsigned spins = 0; atomic_load_explicit(&P.done[t], memory_order_acquire) != g; spins++) {
+      RG_PAUSE();
+      if ((spins & 0xffff) == 0xffff) sched_yield(); /* the worker may share our core: let it run */
+    }
   pthread_mutex_unlock(&P.call_mu);
 }
 
