@@ -42,4 +42,15 @@ describe.skipIf(why !== '')(`smoke run of the training example${why ? ` (skipped
     await expect(run).rejects.toThrow(/loss became (NaN|Infinity|-Infinity) at step \d+ .* The last good checkpoint is .*last\.safetensors/);
     expect(existsSync(join(out, 'last.safetensors'))).toBe(true);
   });
+
+  it('two runs one after the other at top level both finish (the data workers keep the process alive while closing)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const script = fileURLToPath(new URL('./fixtures/train-twice.mts', import.meta.url));
+    // Through the tsx command, as the npm scripts run it (where the bug showed: exit 13).
+    const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
+    const r = spawnSync(tsx, [script], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.stdout.trim().split('\n')).toEqual(['first 4', 'second 4']);
+    expect(r.status).toBe(0);
+  });
 });

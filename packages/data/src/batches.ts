@@ -176,7 +176,15 @@ export class BatchLoader {
 
   /** Stops the worker threads. */
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    // Workers are unref'd when idle, and a terminating worker does not hold the event loop
+    // either: without a handle of our own, a caller awaiting close() at top level sees Node
+    // exit with the await unsettled (exit code 13) before the next statement runs.
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    try {
+      await Promise.all(this.workers.map((w) => w.terminate()));
+    } finally {
+      clearInterval(keepAlive);
+    }
     this.workers.length = 0;
   }
 }
