@@ -1,4 +1,4 @@
-import { type Graph, random, traceGraph, type Tensor } from '@resgrad/core';
+import { type Graph, traceGraph, type Tensor } from '@resgrad/core';
 import type { Layer } from './layer.js';
 import { countParams } from './tree.js';
 
@@ -92,4 +92,3 @@ export function summary(model: Layer, inputShape: readonly number[], depth = 2):
   return { rows, total, text };
 }
 
-export { random };

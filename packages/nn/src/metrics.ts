@@ -1,4 +1,4 @@
-import { cast, crossEntropy, greater, greaterEqual, mean, mul, oneHot, reshape, sum, type Tensor } from '@resgrad/core';
+import { cast, greater, greaterEqual, mean, mul, oneHot, sum, type Tensor } from '@resgrad/core';
 
 /**
  * Fraction of examples whose true class is not among the k highest logits. The rank of the
@@ -25,4 +25,3 @@ export const top1Error = (logits: Tensor, labels: Tensor) => topKError(logits, l
 /** Top-5 error. */
 export const top5Error = (logits: Tensor, labels: Tensor) => topKError(logits, labels, 5);
 
-export { crossEntropy, reshape };

@@ -5,7 +5,7 @@ import type { ConvParams } from '../primitives/types.js';
 import { broadcastShapes, normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { add, asTensor, div, exp, log, maximum, mul, neg, resultType, sub } from './elementwise.js';
-import { broadcastTo, reshape } from './movement.js';
+import { reshape } from './movement.js';
 import * as P from './prim.js';
 import { max, mean, sum } from './reduce.js';
 
@@ -256,4 +256,3 @@ export function globalAvgPool(x: Tensor): Tensor {
   return mean(t, [2, 3]);
 }
 
-export { broadcastTo };

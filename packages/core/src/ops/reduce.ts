@@ -2,7 +2,7 @@ import { isFloat } from '../dtype.js';
 import { check } from '../errors.js';
 import { normalizeAxes, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { asTensor, div, mul, square, sub } from './elementwise.js';
+import { asTensor, div, square, sub } from './elementwise.js';
 import * as P from './prim.js';
 
 export interface ReduceOptions {
@@ -12,8 +12,7 @@ export interface ReduceOptions {
 
 type Axes = number | readonly number[];
 
-function finish(op: string, x: Tensor, axes: number[], r: Tensor, keepDims?: boolean): Tensor {
-  void op;
+function finish(x: Tensor, axes: number[], r: Tensor, keepDims?: boolean): Tensor {
   return keepDims ? P.reshape(r, P.keepDimsShape(x.shape, axes)) : r;
 }
 
@@ -29,7 +28,7 @@ export function sum(x: Tensor, axes?: Axes, options: ReduceOptions = {}): Tensor
   const t = asTensor('sum', x);
   const ax = normalizeAxes('sum', axes, t.rank);
   const src = t.dtype === 'bool' ? P.cast(t, 'int32') : t;
-  return finish('sum', t, ax, P.sum(src, ax), options.keepDims);
+  return finish(t, ax, P.sum(src, ax), options.keepDims);
 }
 
 /** Arithmetic mean over `axes` (all when omitted); integer inputs give float32. */
@@ -56,7 +55,7 @@ export function variance(x: Tensor, axes?: Axes, options: ReduceOptions & { corr
 export function max(x: Tensor, axes?: Axes, options: ReduceOptions = {}): Tensor {
   const t = asTensor('max', x);
   const ax = normalizeAxes('max', axes, t.rank);
-  return finish('max', t, ax, P.reduceMax(t, ax), options.keepDims);
+  return finish(t, ax, P.reduceMax(t, ax), options.keepDims);
 }
 
 /** Minimum over `axes` (all when omitted). */
@@ -65,7 +64,7 @@ export function min(x: Tensor, axes?: Axes, options: ReduceOptions = {}): Tensor
   const ax = normalizeAxes('min', axes, t.rank);
   const src = t.dtype === 'bool' ? P.cast(t, 'int32') : t;
   const r = P.neg(P.reduceMax(P.neg(src), ax));
-  return finish('min', t, ax, t.dtype === 'bool' ? P.cast(r, 'bool') : r, options.keepDims);
+  return finish(t, ax, t.dtype === 'bool' ? P.cast(r, 'bool') : r, options.keepDims);
 }
 
 /**
@@ -89,4 +88,3 @@ export function argmax(x: Tensor, axis: number, options: ReduceOptions = {}): Te
   return options.keepDims ? P.reshape(r, P.keepDimsShape(t.shape, [a])) : r;
 }
 
-export { mul };

@@ -1,7 +1,7 @@
 import { allocArray, type DType, isFloat, type TypedArray } from '../dtype.js';
 import { check, fail, fmtShape } from '../errors.js';
 import type { Aval } from '../graph.js';
-import { shapesEqual, sizeOf, stridesOf } from '../shape.js';
+import { shapesEqual, sizeOf } from '../shape.js';
 import type { RefArray } from './types.js';
 
 export function checkArity(op: string, inputs: readonly Aval[], n: number): void {
@@ -68,7 +68,6 @@ export function flatIndex(idx: readonly number[], strides: readonly number[]): n
   return f;
 }
 
-export { stridesOf };
 
 /** C-style int32 results: wrap to 32 bits, division by zero gives 0. */
 export const toInt32 = (v: number) => (Number.isFinite(v) ? v | 0 : 0);

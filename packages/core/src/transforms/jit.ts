@@ -1,6 +1,6 @@
 import type { Backend, Executable } from '../backend/interface.js';
 import { defaultBackend, getBackend } from '../backend/registry.js';
-import { check, fail, fmtShape } from '../errors.js';
+import { check, fail } from '../errors.js';
 import { type Aval, Graph, Var } from '../graph.js';
 import { fromHost, Tensor, wrapBuffer } from '../tensor.js';
 import { isTracing, traceToGraph } from '../trace.js';
@@ -143,7 +143,6 @@ export function makeGraph<F extends (...args: any[]) => any>(f: F): (...args: Pa
   };
 }
 
-export { fmtShape };
 
 /**
  * The output shapes and dtypes of `f` for inputs of the given shapes and dtypes, found by
