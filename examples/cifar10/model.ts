@@ -23,10 +23,10 @@ export interface TrainState {
  * update, and the batch's training error. The learning rate is an input tensor, so a schedule
  * never retraces the step.
  */
-export function makeTrainStep(net: Layer, opt: Optimizer<any>) {
+export function makeTrainStep(net: Layer, opt: Optimizer<any>, labelSmoothing = 0) {
   const loss = (params: any, state: any, x: Tensor, y: Tensor) => {
     const [logits, newState] = net.apply(params, state, x, { train: true });
-    return [crossEntropy(logits, y), { state: newState, logits }] as const;
+    return [crossEntropy(logits, y, { labelSmoothing }), { state: newState, logits }] as const;
   };
   return jit((s: TrainState, x: Tensor, y: Tensor, lr: Tensor) => {
     const [[l, aux], grads] = valueAndGrad(loss, { hasAux: true })(s.params, s.state, x, y);
@@ -40,8 +40,8 @@ export function makeEvalStep(net: Layer) {
   return jit((params: any, state: any, x: Tensor) => net.apply(params, state, x, { train: false })[0]);
 }
 
-/** The paper's optimizer: SGD, momentum 0.9, weight decay (1e-4) as PyTorch applies it. */
-export const paperOptimizer = (weightDecay: number, momentum = 0.9) => sgd({ momentum, weightDecay });
+/** The paper's optimizer: SGD, momentum 0.9, weight decay (1e-4) as PyTorch applies it; Nesterov on request. */
+export const paperOptimizer = (weightDecay: number, momentum = 0.9, nesterov = false) => sgd({ momentum, weightDecay, nesterov });
 
 /** Frees the tensors of `old` that `next` no longer holds (a jitted step may pass some through). */
 export function disposeReplaced(old: unknown, next: unknown): void {

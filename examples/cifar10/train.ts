@@ -21,6 +21,8 @@ lr 0.1 divided by 10 at 32k and 48k of 64k iterations, pad-4 crop and flip augme
   --warmup W           N steps of linear warm-up, or 'error' (0.01 until training error < 80 %, as for ResNet-110)
   --weight-decay X     (default 1e-4)
   --momentum X         (default 0.9)
+  --nesterov           Nesterov momentum
+  --label-smoothing X  cross-entropy against smoothed labels (default 0, as the paper)
   --seed N             data order, augmentation and initialisation (default 0)
   --data PATH          cifar-10-binary.tar.gz or its folder (default: the shared copy, else ~/.cache/resgrad/cifar10, downloading)
   --subset N           use the first N training images
@@ -38,7 +40,7 @@ const { values } = parseArgs({
   options: {
     depth: { type: 'string' }, plain: { type: 'boolean' }, shortcut: { type: 'string' }, backend: { type: 'string' },
     'batch-size': { type: 'string' }, iterations: { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' },
-    schedule: { type: 'string' }, warmup: { type: 'string' }, 'weight-decay': { type: 'string' }, momentum: { type: 'string' },
+    schedule: { type: 'string' }, warmup: { type: 'string' }, 'weight-decay': { type: 'string' }, momentum: { type: 'string' }, nesterov: { type: 'boolean' }, 'label-smoothing': { type: 'string' },
     seed: { type: 'string' }, data: { type: 'string' }, subset: { type: 'string' }, 'test-subset': { type: 'string' },
     'val-split': { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, 'log-every': { type: 'string' },
     'checkpoint-every': { type: 'string' }, 'eval-every': { type: 'string' }, workers: { type: 'string' },
@@ -75,6 +77,8 @@ const options: Partial<TrainOptions> & { data: string } = {
   warmup,
   weightDecay: num('weight-decay', values['weight-decay']) ?? DEFAULTS.weightDecay,
   momentum: num('momentum', values.momentum) ?? DEFAULTS.momentum,
+  nesterov: values.nesterov ?? false,
+  labelSmoothing: num('label-smoothing', values['label-smoothing']) ?? 0,
   seed: int('seed', values.seed) ?? DEFAULTS.seed,
   data: await resolveData(values.data),
   subset: int('subset', values.subset) ?? 0,

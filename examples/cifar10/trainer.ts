@@ -24,6 +24,10 @@ export interface TrainOptions {
   warmup: number | 'error';
   weightDecay: number;
   momentum: number;
+  /** Nesterov momentum instead of the paper's heavy ball. */
+  nesterov: boolean;
+  /** Cross-entropy against (1 - s) one-hot + s / 10 (0: the paper's plain cross-entropy). */
+  labelSmoothing: number;
   seed: number;
   data: string;
   /** Use only the first N training images (0: all). */
@@ -49,7 +53,7 @@ export interface TrainOptions {
 
 export const DEFAULTS: TrainOptions = {
   depth: 20, plain: false, shortcut: 'A', batchSize: 128, iterations: 64_000, lr: 0.1, schedule: 'paper', warmup: 0,
-  weightDecay: 1e-4, momentum: 0.9, seed: 0, data: '', subset: 0, valSplit: 0, out: 'runs/resnet20', resume: false,
+  weightDecay: 1e-4, momentum: 0.9, nesterov: false, labelSmoothing: 0, seed: 0, data: '', subset: 0, valSplit: 0, out: 'runs/resnet20', resume: false,
   logEvery: 50, checkpointEvery: 1000, evalEvery: 1, workers: 2, testSubset: 0,
 };
 
@@ -116,7 +120,7 @@ export async function train(options: Partial<TrainOptions> & { data: string }, s
     if (!existsSync(ckptPath)) throw new Error(`--resume: no checkpoint at ${ckptPath}`);
     const saved = JSON.parse(readFileSync(join(o.out, 'options.json'), 'utf8')) as TrainOptions;
     // The run's own options win, except how long to train and how to report.
-    o = { ...saved, iterations: o.iterations, epochs: o.epochs, resume: true, progress: o.progress, workers: o.workers, out: o.out, stopAt: o.stopAt };
+    o = { ...DEFAULTS, ...saved, iterations: o.iterations, epochs: o.epochs, resume: true, progress: o.progress, workers: o.workers, out: o.out, stopAt: o.stopAt };
   } else if (existsSync(ckptPath)) {
     throw new Error(`${ckptPath} exists: pass --resume to continue that run, or choose another --out`);
   }
@@ -136,8 +140,8 @@ export async function train(options: Partial<TrainOptions> & { data: string }, s
   const context = { warmupDone: false };
 
   const net = buildModel(o);
-  const opt = paperOptimizer(o.weightDecay, o.momentum);
-  const trainStep = makeTrainStep(net, opt);
+  const opt = paperOptimizer(o.weightDecay, o.momentum, o.nesterov);
+  const trainStep = makeTrainStep(net, opt, o.labelSmoothing);
   const evalStep = makeEvalStep(net);
   const init = net.init(random.key(o.seed), [o.batchSize, 3, 32, 32]);
   let s: TrainState = { params: init.params, state: init.state, optState: opt.init(init.params) };
