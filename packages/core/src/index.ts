@@ -17,6 +17,12 @@ export {
   type FusedKernel, type Idx, type Kernel, type LibraryKernel, type LibraryOp, type LibraryParams, type Reduction, type Slot,
   type View, type ViewSource, type ViewRule, type MovementName, type KernelRule,
 } from './kernel/index.js';
+export {
+  Scope, ExprKeys, indexPrinter, indexExprs, exprOperands, idxOperands, ownIndices, indent, aluFromRules, COMPARE_SYMBOL,
+  cDialect, cSyntax, cTypes, cAccumulator, cRoundAcc, cArithHelpers, cIndexHelpers, cMinMaxHelpers,
+  type Dialect, type Syntax, type IndexSyntax, type IndexPrinter, type ExprContext, type AluRules, type AluEntry, type AluTable,
+  type CompareOp, type CLikeSpec, type CDialect, type CAccumulator, type CLikeHelperOptions,
+} from './kernel/render/index.js';
 export { bind, evalGraph, isTracing } from './trace.js';
 export * from './ops/creation.js';
 export {

@@ -15,10 +15,10 @@
 // and in int64 for integer bodies (exact, as the reference's doubles are below 2^53), with
 // `omp simd reduction` on the innermost loop (-fopenmp-simd; no OpenMP runtime) so gcc may
 // vectorise it by reassociating the partial sums; max starts at -inf and keeps the first NaN.
-import type { DType, FusedKernel } from '@resgrad/core';
-import type { Dialect } from './dialect.js';
-import { ind, Scope, type ExprContext } from './expr.js';
-import { indexExprs, trailingGroup } from './merge.js';
+import { cAccumulator, cRoundAcc, indexExprs, Scope, type DType, type ExprContext, type FusedKernel } from '@resgrad/core';
+import { cpuSyntax, type Dialect } from './dialect.js';
+import { C_SPEC } from './spec.js';
+import { trailingGroup } from './merge.js';
 
 /** Below this many points of work (output points times reduction extent) a kernel runs serially. */
 export const PARALLEL_WORK = 16384;
@@ -66,7 +66,8 @@ export function renderFused(k: FusedKernel, name: string, argTypes: readonly DTy
   let counter = 0;
   const ctx: ExprContext = {
     dialect: d,
-    arg: (i) => `a${i}`,
+    syntax: cpuSyntax(d),
+    load: (i, index) => `a${i}[${index}]`,
     axis: axisName,
     extents,
     fresh: () => `v${counter++}`,
@@ -75,11 +76,9 @@ export function renderFused(k: FusedKernel, name: string, argTypes: readonly DTy
   // The code for one output point, with `out_at` the flat output offset.
   const point: string[] = [];
   if (red) {
-    const bodyF = red.body.dtype === 'float32' || red.body.dtype === 'float64';
-    const isSum = red.op === 'sum';
-    const accT = isSum && !bodyF ? 'int64_t' : 'double';
-    const init = isSum ? (accT === 'double' ? '0.0' : '0') : '-__builtin_inf()';
-    point.push(`${accT} acc = ${init};`);
+    const acc = cAccumulator(red, C_SPEC);
+    const isSum = acc.sum;
+    point.push(`${acc.type} acc = ${acc.init};`);
     const loops: string[] = [];
     rExt.forEach((n, j) => {
       if (j === rExt.length - 1 && isSum) loops.push(`#pragma omp simd reduction(+:acc)`);
@@ -88,10 +87,10 @@ export function renderFused(k: FusedKernel, name: string, argTypes: readonly DTy
     const body = new Scope(ctx);
     const v = body.emit(red.body);
     const depth = '  '.repeat(rExt.length);
-    const fold = isSum ? `acc += (${accT})${v};` : `{ const double x_ = (double)${v}; acc = (x_ > acc || x_ != x_) ? x_ : acc; }`;
+    const fold = isSum ? `acc += (${acc.type})${v};` : `{ const double x_ = (double)${v}; acc = (x_ > acc || x_ != x_) ? x_ : acc; }`;
     point.push(...loops, ...body.lines.map((l) => depth + l), depth + fold, ...rExt.map((_, j) => `${'  '.repeat(rExt.length - 1 - j)}}`));
     ctx.reduced = 'red';
-    point.push(`const ${d.type[red.dtype]} red = ${roundAcc('acc', accT, red.dtype)};`);
+    point.push(`const ${d.type[red.dtype]} red = ${cRoundAcc(C_SPEC, 'acc', acc, red.dtype)};`);
   }
   const epi = new Scope(ctx);
   const value = epi.emit(k.expr);
@@ -139,20 +138,3 @@ export function renderFused(k: FusedKernel, name: string, argTypes: readonly DTy
   const prototype = `void ${name}(${params.join(', ')})`;
   return { name, prototype, code: [...struct, ...task, ...entry].join('\n') };
 }
-
-/** The accumulated value rounded to the reduction's dtype, as the reference's ROUND does. */
-function roundAcc(acc: string, accT: string, dtype: DType): string {
-  switch (dtype) {
-    case 'float32':
-      return `(float)${acc}`;
-    case 'float64':
-      return `(double)${acc}`;
-    case 'int32':
-      // JS `acc | 0`: wraps modulo 2^32 (and -inf, an empty max, gives 0).
-      return accT === 'int64_t' ? `(int32_t)(uint32_t)(uint64_t)${acc}` : `rg_f2i(${acc})`;
-    case 'bool':
-      return `(uint8_t)${acc}`;
-  }
-}
-
-export { ind };

@@ -15,7 +15,7 @@
 // Then sum_i coef(i)*axis_i = coef(last) * m with m the row-major flat index of the group,
 // so substituting axis_last := m and the other group axes := 0 leaves every index unchanged.
 // Expressions that use a group axis in a comparison, div or mod (padding, concat) block it.
-import type { Expr, Idx } from '@resgrad/core';
+import { idxOperands, type Idx } from '@resgrad/core';
 
 /** The affine form of `e` (axis -> coefficient; key -1 is the constant), or null. */
 export function affine(e: Idx): Map<number, number> | null {
@@ -48,46 +48,7 @@ export function affine(e: Idx): Map<number, number> | null {
 }
 
 function mentions(e: Idx, axes: ReadonlySet<number>): boolean {
-  switch (e.op) {
-    case 'axis':
-      return axes.has(e.axis);
-    case 'const':
-      return false;
-    case 'div':
-    case 'mod':
-      return mentions(e.a, axes);
-    default:
-      return mentions(e.a, axes) || mentions(e.b, axes);
-  }
-}
-
-/** Every index expression in `e` (load indices and validity, iota, select conditions, counters). */
-export function indexExprs(e: Expr, out: Idx[] = []): Idx[] {
-  switch (e.op) {
-    case 'load':
-      out.push(e.index);
-      if (e.valid) out.push(e.valid);
-      break;
-    case 'index':
-      out.push(e.index);
-      break;
-    case 'alu':
-      for (const a of e.args) indexExprs(a, out);
-      break;
-    case 'select':
-      out.push(e.cond);
-      indexExprs(e.then, out);
-      indexExprs(e.else, out);
-      break;
-    case 'threefry':
-      indexExprs(e.key[0], out);
-      indexExprs(e.key[1], out);
-      out.push(e.counter);
-      break;
-    default:
-      break;
-  }
-  return out;
+  return e.op === 'axis' ? axes.has(e.axis) : idxOperands(e).some((x) => mentions(x, axes));
 }
 
 /**

@@ -13,9 +13,9 @@
 // Accumulation: float sums in double and integer sums in 64-bit (the reference accumulates
 // exactly in float64 and rounds once); max in double, keeping NaN. The result is rounded to
 // the reduction's dtype exactly as the reference's ROUND does.
-import type { DType, Expr, FusedKernel, Idx } from '@resgrad/core';
-import type { Dialect } from './dialect.js';
-import { ind, Scope, type ExprContext } from './expr.js';
+import { cAccumulator, cRoundAcc, indent, indexExprs, Scope, type DType, type ExprContext, type FusedKernel } from '@resgrad/core';
+import { cudaSyntax, type Dialect } from './dialect.js';
+import { CUDA_SPEC } from './spec.js';
 import { countFitsInt32, fitsInt32 } from './idx.js';
 
 /** Threads per block of every fused kernel. */
@@ -45,35 +45,6 @@ export function chooseStrategy(n: number, r: number): ReduceStrategy {
   return 'warp';
 }
 
-/** Every index expression of an expression tree. */
-function indices(e: Expr, out: Idx[]): Idx[] {
-  switch (e.op) {
-    case 'load':
-      out.push(e.index);
-      if (e.valid) out.push(e.valid);
-      break;
-    case 'index':
-      out.push(e.index);
-      break;
-    case 'alu':
-      e.args.forEach((a) => indices(a, out));
-      break;
-    case 'select':
-      out.push(e.cond);
-      indices(e.then, out);
-      indices(e.else, out);
-      break;
-    case 'threefry':
-      out.push(e.counter);
-      indices(e.key[0], out);
-      indices(e.key[1], out);
-      break;
-    default:
-      break;
-  }
-  return out;
-}
-
 /** Declarations decoding flat index `flat` into the named axes of `shape` (row-major). */
 function decode(flat: string, shape: readonly number[], name: (a: number) => string, I: string): string[] {
   const lines: string[] = [];
@@ -100,14 +71,21 @@ export function renderFusedCuda(k: FusedKernel, name: string, argTypes: readonly
   const extents = [...k.shape, ...rExt];
   const n = size(k.shape);
   const R = size(rExt);
-  const all = indices(k.expr, red ? indices(red.body, []) : []);
+  const all = indexExprs(k.expr, red ? indexExprs(red.body) : []);
   const wide = !(countFitsInt32(n * Math.max(1, R)) && all.every((i) => fitsInt32(i, extents)));
   const I = wide ? 'rg_i64' : 'int';
   const outT = d.type[k.dtype];
   const params = [`${outT} *__restrict__ out`, ...argTypes.map((t, i) => `const ${d.type[t]} *__restrict__ a${i}`)];
   const axisName = (a: number) => (a < rank ? `i${a}` : `r${a - rank}`);
   let counter = 0;
-  const ctx: ExprContext = { dialect: d, arg: (i) => `a${i}`, axis: axisName, extents, wide, fresh: () => `v${counter++}` };
+  const ctx: ExprContext = {
+    dialect: d,
+    syntax: cudaSyntax(d, wide),
+    load: (i, index) => `a${i}[${index}]`,
+    axis: axisName,
+    extents,
+    fresh: () => `v${counter++}`,
+  };
   const strategy: ReduceStrategy = red ? chooseStrategy(n, R) : 'elementwise';
 
   // The epilogue: from the (rounded) reduced value to the stored element.
@@ -121,10 +99,8 @@ export function renderFusedCuda(k: FusedKernel, name: string, argTypes: readonly
   if (!red) {
     body.push(...finish());
   } else {
-    const bodyF = red.body.dtype === 'float32' || red.body.dtype === 'float64';
-    const isSum = red.op === 'sum';
-    const accT = isSum && !bodyF ? 'rg_i64' : 'double';
-    const init = isSum ? (accT === 'double' ? '0.0' : '0') : '-RG_INF_D';
+    const acc = cAccumulator(red, CUDA_SPEC);
+    const { sum: isSum, type: accT, init } = acc;
     const combine = (x: string) => (isSum ? `acc_ += ${x};` : `acc_ = rg_maxacc(acc_, ${x});`);
     const fold = new Scope(ctx);
     const v = fold.emit(red.body);
@@ -132,17 +108,17 @@ export function renderFusedCuda(k: FusedKernel, name: string, argTypes: readonly
       strategy === 'thread' ? ['0', '1'] : strategy === 'warp' ? ['lane_', '32'] : ['threadIdx.x', String(BLOCK)];
     const loop = [
       `for (${I} q_ = ${start}; q_ < ${R}; q_ += ${step}) {`,
-      ...decode('q_', rExt, (j) => `r${j}`, I).map(ind),
-      ...fold.lines.map(ind),
+      ...decode('q_', rExt, (j) => `r${j}`, I).map(indent),
+      ...fold.lines.map(indent),
       `  ${combine(`(${accT})${v}`)}`,
       '}',
     ];
     const shuffle = [`for (int o_ = 16; o_ > 0; o_ >>= 1) {`, `  const ${accT} x_ = __shfl_down_sync(0xffffffffu, acc_, o_);`, `  ${combine('x_')}`, '}'];
     ctx.reduced = 'red_';
-    const store = [`const ${d.type[red.dtype]} red_ = ${roundAcc('acc_', accT, red.dtype)};`, ...finish()];
+    const store = [`const ${d.type[red.dtype]} red_ = ${cRoundAcc(CUDA_SPEC, 'acc_', acc, red.dtype)};`, ...finish()];
     body.push(`${accT} acc_ = ${init};`, ...loop);
     if (strategy === 'thread') body.push(...store);
-    else if (strategy === 'warp') body.push(...shuffle, 'if (lane_ == 0) {', ...store.map(ind), '}');
+    else if (strategy === 'warp') body.push(...shuffle, 'if (lane_ == 0) {', ...store.map(indent), '}');
     else
       body.push(
         ...shuffle,
@@ -150,7 +126,7 @@ export function renderFusedCuda(k: FusedKernel, name: string, argTypes: readonly
         '__syncthreads();',
         'if (warp_ == 0) {',
         `  acc_ = lane_ < ${WARPS} ? part_[lane_] : ${init};`,
-        ...shuffle.map(ind),
+        ...shuffle.map(indent),
         '  if (lane_ == 0) {',
         ...store.map((l) => `    ${l}`),
         '  }',
@@ -178,7 +154,7 @@ function assemble(
   }
   const code = [
     `extern "C" __global__ void __launch_bounds__(${BLOCK}) ${name}(${params.join(', ')}) {`,
-    ...head.map(ind),
+    ...head.map(indent),
     `  ${loop}`,
     ...decode('f_', k.shape, (a) => `i${a}`, I).map((l) => `    ${l}`),
     ...body.map((l) => `    ${l}`),
@@ -187,20 +163,4 @@ function assemble(
   ].join('\n');
   const threadsPerUnit = strategy === 'warp' ? 32 : strategy === 'block' ? BLOCK : 1;
   return { name, code, strategy, units: n, threadsPerUnit, wide };
-}
-
-/** The accumulated value rounded to the reduction's dtype, as the reference's ROUND does. */
-function roundAcc(acc: string, accT: string, dtype: DType): string {
-  switch (dtype) {
-    case 'float32':
-      return `(float)${acc}`;
-    case 'float64':
-      return `(double)${acc}`;
-    case 'int32':
-      // JS `acc | 0`: wraps modulo 2^32 (and -inf, an empty max, gives 0).
-      return accT === 'rg_i64' ? `(rg_i32)(rg_u32)(rg_u64)${acc}` : `rg_f2i(${acc})`;
-    case 'bool':
-      // An integer sum stores modulo 256 as a Uint8Array does; a max is 0/1 or -inf (empty: 0).
-      return accT === 'rg_i64' ? `(rg_u8)(rg_u64)${acc}` : `(rg_u8)(${acc} > 0.0)`;
-  }
 }

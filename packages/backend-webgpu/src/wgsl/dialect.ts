@@ -1,6 +1,6 @@
 // The WGSL dialect: scalar types, literals and one entry per ALU op, restating core's
-// kernel/alu.ts (the interpreter's semantics) in WGSL. Kept as a table shaped like the C
-// renderer's so both can later sit on one C-like base.
+// kernel/alu.ts (the interpreter's semantics) in WGSL. It implements core's `Dialect` (the
+// ALU dispatch is core's aluFromRules); statements are syntax.ts, the walker is core's Scope.
 //
 // Representation. float32 is f32, int32 is i32, bool is u32 holding 0 or 1, both in registers
 // and in storage buffers (WGSL's `bool` cannot live in a storage buffer; one u32 per element
@@ -14,7 +14,7 @@
 // tested on the bits (`x != x` may be folded away by an optimiser that assumes no NaN), and
 // NaN and infinities come from bit patterns held in private variables, since a WGSL constant
 // expression that evaluates to NaN or infinity is a shader-creation error.
-import type { AluOp, DType } from '@resgrad/core';
+import { aluFromRules, COMPARE_SYMBOL, type AluOp, type AluTable, type DType } from '@resgrad/core';
 
 /** A WGSL dtype: the ones this backend can hold. */
 export type WgslDType = Exclude<DType, 'float64'>;
@@ -64,10 +64,8 @@ function fmtFloat(v: number): string {
   return /\./.test(s) ? s : `${s}.0`;
 }
 
-type Entry = (a: readonly string[]) => string;
-
 /** f32 operands. add/sub/mul are correctly rounded in WGSL; the rest are within WGSL's ULP bounds. */
-const FLOAT: Partial<Record<AluOp, Entry>> = {
+const FLOAT: AluTable = {
   neg: ([a]) => `(-${a})`,
   exp: ([a]) => `exp(${a})`,
   log: ([a]) => `rg_log(${a})`,
@@ -89,7 +87,7 @@ const FLOAT: Partial<Record<AluOp, Entry>> = {
 };
 
 /** i32 operands: WGSL's i32 +, -, *, unary - and abs wrap in two's complement, as the reference. */
-const INT: Partial<Record<AluOp, Entry>> = {
+const INT: AluTable = {
   neg: ([a]) => `(-${a})`,
   abs: ([a]) => `abs(${a})`,
   sign: ([a]) => `sign(${a})`,
@@ -103,12 +101,10 @@ const INT: Partial<Record<AluOp, Entry>> = {
 };
 
 /** bool operands (u32 0/1): the ops the primitives allow on bool. */
-const BOOL: Partial<Record<AluOp, Entry>> = {
+const BOOL: AluTable = {
   max: ([a, b]) => `max(${a}, ${b})`,
   min: ([a, b]) => `min(${a}, ${b})`,
 };
-
-const COMPARE: Partial<Record<AluOp, string>> = { eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' };
 
 function cast(x: string, to: WgslDType, from: WgslDType): string {
   if (to === from) return x;
@@ -123,6 +119,19 @@ function cast(x: string, to: WgslDType, from: WgslDType): string {
   }
 }
 
+const RULES = aluFromRules({
+  who: '@resgrad/backend-webgpu',
+  // NaN compares false with everything but `!=`; for f32 the helper decides on the bits.
+  compare: (op, a, b, operand) => (operand === 'float32' ? `rg_cmp_${op}(${a}, ${b})` : `u32(${a} ${COMPARE_SYMBOL[op]} ${b})`),
+  cast: (x, to, from) => cast(x, to as WgslDType, from as WgslDType),
+  where: (c, a, b) => `select(${b}, ${a}, ${c} != 0u)`,
+  // float32 only: the top 24 bits times 2^-24 (exact).
+  bitsToFloat: (x) => `(f32(bitcast<u32>(${x}) >> 8u) * 5.9604644775390625e-8f)`,
+  float: FLOAT,
+  int: INT,
+  bool: BOOL,
+});
+
 /**
  * The WGSL expression of ALU op `op` on operand expressions `a` (already rendered as locals),
  * with result dtype `out` and operand dtype `operand` (for `where`, that of the selected values).
@@ -130,21 +139,7 @@ function cast(x: string, to: WgslDType, from: WgslDType): string {
 export function alu(op: AluOp, a: readonly string[], out: DType, operand: DType): string {
   wgslType(out, `ALU op '${op}'`);
   wgslType(operand, `ALU op '${op}'`);
-  const o = out as WgslDType;
-  const from = operand as WgslDType;
-  const cmp = COMPARE[op];
-  if (cmp) {
-    // NaN compares false with everything but `!=`; the helper decides on the bits.
-    if (from === 'float32') return `rg_cmp_${op}(${a[0]}, ${a[1]})`;
-    return `u32(${a[0]} ${cmp} ${a[1]})`;
-  }
-  if (op === 'cast') return cast(a[0]!, o, from);
-  if (op === 'where') return `select(${a[2]}, ${a[1]}, ${a[0]} != 0u)`;
-  if (op === 'bitsToFloat') return `(f32(bitcast<u32>(${a[0]}) >> 8u) * 5.9604644775390625e-8f)`;
-  const table = from === 'int32' ? INT : from === 'bool' ? BOOL : FLOAT;
-  const f = table[op];
-  if (!f) throw new Error(`@resgrad/backend-webgpu: no ${operand} rendering for ALU op '${op}'`);
-  return f(a);
+  return RULES(op, a, out, operand);
 }
 
 /** Converts an i32 index value to `dtype` (the `index` expression, iota). */
@@ -153,5 +148,5 @@ export function fromIndex(v: string, dtype: DType): string {
   return dtype === 'bool' ? `u32((${v}) != 0i)` : dtype === 'int32' ? `(${v})` : `${t}(${v})`;
 }
 
-/** The WGSL dialect as one object (the shape a shared C-like base would take). */
+/** The WGSL dialect as one object (core's `Dialect`, with the type names). */
 export const WGSL_DIALECT = { type: WGSL_TYPE, literal, alu, fromIndex } as const;

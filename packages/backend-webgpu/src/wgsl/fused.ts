@@ -3,12 +3,12 @@
 //   loops over the reduction axes (if any) and then evaluates the epilogue;
 // - reductions with few outputs and a long reduction: one workgroup per output element, each
 //   invocation folding a strided share of the reduction, then a tree in workgroup memory.
-import type { DType, FusedKernel, Reduction } from '@resgrad/core';
+import { indent, Scope, type DType, type ExprContext, type FusedKernel, type Reduction } from '@resgrad/core';
 import { declareBindings, loadArg, type BindingLayout } from './bindings.js';
-import { literal, wgslType } from './dialect.js';
+import { literal, WGSL_DIALECT, wgslType } from './dialect.js';
 import { ENTRY_ARGS, gridFor, GROUP_INDEX, type Grid } from './dispatch.js';
-import { ind, Scope, type ExprContext } from './expr.js';
 import { WGSL_PRELUDE } from './prelude.js';
+import { WGSL_SYNTAX } from './syntax.js';
 
 /** Device limits a renderer must respect. */
 export interface RenderLimits {
@@ -91,6 +91,8 @@ export function renderFused(k: FusedKernel, layout: BindingLayout, limits: Rende
   const axisName = (a: number) => (a < rank ? `i${a}` : `r${a - rank}`);
   let counter = 0;
   const ctx = (reduced?: string): ExprContext => ({
+    dialect: WGSL_DIALECT,
+    syntax: WGSL_SYNTAX,
     load: (arg, index) => loadArg(layout, arg, index),
     axis: axisName,
     extents,
@@ -122,7 +124,7 @@ export function renderFused(k: FusedKernel, layout: BindingLayout, limits: Rende
       `fn main(${ENTRY_ARGS}) {`,
       `  let o: i32 = i32${GROUP_INDEX};`,
       `  if (o >= ${n}i) { return; }`,
-      ...decode('o', k.shape, axisName).map(ind),
+      ...decode('o', k.shape, axisName).map(indent),
       `  var acc: ${f.accType} = ${f.init};`,
       `  for (var r: i32 = i32(lid); r < ${rTotal}i; r += ${wg}i) {`,
       ...decode('r', rExt, (j) => `r${j}`).map((l) => `    ${l}`),
@@ -143,7 +145,7 @@ export function renderFused(k: FusedKernel, layout: BindingLayout, limits: Rende
       '  }',
       '  if (lid != 0u) { return; }',
       `  let red: ${f.accType} = partial[0];`,
-      ...epilogue('red').map(ind),
+      ...epilogue('red').map(indent),
       '}',
     ];
     return { code: code.join('\n'), grid: gridFor(n, limits.maxComputeWorkgroupsPerDimension), what };
@@ -159,8 +161,8 @@ export function renderFused(k: FusedKernel, layout: BindingLayout, limits: Rende
       body.push(
         `var acc: ${f.accType} = ${f.init};`,
         `for (var r: i32 = 0i; r < ${rTotal}i; r++) {`,
-        ...decode('r', rExt, (j) => `r${j}`).map(ind),
-        ...s.lines.map(ind),
+        ...decode('r', rExt, (j) => `r${j}`).map(indent),
+        ...s.lines.map(indent),
         `  let x: ${f.accType} = ${toAcc(v, red.body.dtype, red.dtype)};`,
         `  ${f.fold('acc', 'x')}`,
         '}',
@@ -174,9 +176,9 @@ export function renderFused(k: FusedKernel, layout: BindingLayout, limits: Rende
     `fn main(${ENTRY_ARGS}) {`,
     `  let o: i32 = i32(${GROUP_INDEX} * ${wg}u + lid);`,
     `  if (o >= ${n}i) { return; }`,
-    ...decode('o', k.shape, axisName).map(ind),
-    ...body.map(ind),
-    ...epilogue(red ? 'red' : undefined).map(ind),
+    ...decode('o', k.shape, axisName).map(indent),
+    ...body.map(indent),
+    ...epilogue(red ? 'red' : undefined).map(indent),
     '}',
   ];
   return { code: code.join('\n'), grid: gridFor(Math.ceil(n / wg), limits.maxComputeWorkgroupsPerDimension), what };
