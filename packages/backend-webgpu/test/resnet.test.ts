@@ -1,8 +1,8 @@
 // End to end: a ResNet-8 training step (forward, backward, SGD with momentum) jitted on WebGPU,
 // against the same step on the reference backend; then a few steps to see the loss fall.
 import { describe, expect, it } from 'vitest';
-import { crossEntropy, jit, random, setDefaultBackend, valueAndGrad, type Tensor } from '@resgrad/core';
-import { resnetCifar, sgd, type ParamTree } from '@resgrad/nn';
+import { random, setDefaultBackend } from '@resgrad/core';
+import { resnetCifar, sgd, type TrainState, trainStep } from '@resgrad/nn';
 import { expectMatches } from './helpers/compare.js';
 import { deviceForTests, ranOnDevice, reportDeviceTests } from './helpers/device.js';
 
@@ -19,20 +19,10 @@ function setup(backend: string) {
   const opt = sgd({ lr: 0.05, momentum: 0.9, weightDecay: 1e-4 });
   const x = random.normal(k1!, [2, 3, 16, 16]);
   const y = random.randint(k2!, [2], 0, 10);
-  const train = jit((p: ParamTree, s: ParamTree, o: unknown, xb: Tensor, yb: Tensor) => {
-    const [[loss, ns], grads] = valueAndGrad(
-      (pp: ParamTree) => {
-        const [logits, newState] = net.apply(pp, s, xb, { train: true });
-        return [crossEntropy(logits, yb), newState];
-      },
-      { hasAux: true },
-    )(p) as [[Tensor, ParamTree], ParamTree];
-    const [np, no] = opt.update(grads, o as never, p);
-    return [np, ns, no, loss];
-  });
-  const optState = opt.init(params) as unknown;
+  const train = trainStep(net, opt);
+  const start: TrainState = { params, state, optState: opt.init(params) };
   setDefaultBackend(REF);
-  return { params, state, optState, x, y, train };
+  return { start, x, y, train };
 }
 
 describe.skipIf(gpu.skip !== null)(`webgpu ResNet-8 step${gpu.skip ? ` (skipped: ${gpu.skip})` : ''}`, () => {
@@ -40,12 +30,12 @@ describe.skipIf(gpu.skip !== null)(`webgpu ResNet-8 step${gpu.skip ? ` (skipped:
   it('matches the reference step, and the loss falls over a few steps', async () => {
     const ref = setup(REF);
     const mine = setup('webgpu');
-    const [, , , lossRef] = ref.train(ref.params, ref.state, ref.optState, ref.x, ref.y) as Tensor[];
-    let out = mine.train(mine.params, mine.state, mine.optState, mine.x, mine.y) as [ParamTree, ParamTree, unknown, Tensor];
-    await expectMatches(out[3], lossRef!, 'ResNet-8 loss', { rtol: 1e-4 });
-    const first = (await out[3].dataAsync())[0]!;
-    for (let i = 0; i < 4; i++) out = mine.train(out[0], out[1], out[2], mine.x, mine.y) as typeof out;
-    const last = (await out[3].dataAsync())[0]!;
+    const lossRef = ref.train(ref.start, ref.x, ref.y).loss;
+    let out = mine.train(mine.start, mine.x, mine.y);
+    await expectMatches(out.loss, lossRef, 'ResNet-8 loss', { rtol: 1e-4 });
+    const first = (await out.loss.dataAsync())[0]!;
+    for (let i = 0; i < 4; i++) out = mine.train(out.next, mine.x, mine.y);
+    const last = (await out.loss.dataAsync())[0]!;
     expect(last).toBeLessThan(first);
     await gpu.backend!.flush();
     ranOnDevice();

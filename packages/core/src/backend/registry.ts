@@ -11,7 +11,12 @@ let notice: string | undefined;
 export function registerBackend(provider: BackendProvider): void {
   providers.set(provider.name, provider);
   loaded.delete(provider.name);
-  if (!process.env?.RESGRAD_BACKEND) chosenDefault = undefined;
+  if (!envBackend()) chosenDefault = undefined;
+}
+
+// RESGRAD_BACKEND names the default backend in Node; a browser has no environment.
+function envBackend(): string | undefined {
+  return typeof process !== 'undefined' ? process.env?.RESGRAD_BACKEND : undefined;
 }
 
 registerBackend(referenceProvider);
@@ -59,7 +64,7 @@ export function setDefaultBackend(name: string): void {
  */
 export function defaultBackend(): Backend {
   if (chosenDefault) return chosenDefault;
-  const env = typeof process !== 'undefined' ? process.env?.RESGRAD_BACKEND : undefined;
+  const env = envBackend();
   if (env) {
     chosenDefault = getBackend(env);
     return chosenDefault;
