@@ -47,7 +47,8 @@ describe.skipIf(!existsSync(SHARED_DATA))('CIFAR-10 training example', () => {
     const curves = readRun(join(root, 'split'));
     expect(curves.train.map((p) => p.step)).toEqual([1, 2, 3, 4]);
     expect(curves.test.length).toBe(1);
-  });
+    // Three runs, each reading the archive and tracing the step on the reference backend.
+  }, 180_000);
 
   it('an interrupted run saves a checkpoint and says so', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'resgrad-train-')), 'run');

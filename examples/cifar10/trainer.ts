@@ -6,8 +6,9 @@ import { full, getBackend, random, tensor, type Tensor } from '@resgrad/core';
 import { BatchLoader, IMAGE_BYTES, pixelMean, readCifar10, type Split, subset, validationSplit } from '@resgrad/data';
 import {
   cosine, errorWarmup, linearWarmup, loadCheckpoint, oneCycle, paperSchedule, saveCheckpoint, type Schedule, type ShortcutOption,
+  type ParamTree, type TrainState, trainStep,
 } from '@resgrad/nn';
-import { buildModel, disposeReplaced, errorRate, makeEvalStep, makeTrainStep, paperOptimizer, predict, type TrainState } from './model.js';
+import { buildModel, disposeReplaced, errorRate, makeEvalStep, paperOptimizer, predict } from './model.js';
 
 export interface TrainOptions {
   depth: number;
@@ -141,14 +142,14 @@ export async function train(options: Partial<TrainOptions> & { data: string }, s
 
   const net = buildModel(o);
   const opt = paperOptimizer(o.weightDecay, o.momentum, o.nesterov);
-  const trainStep = makeTrainStep(net, opt, o.labelSmoothing);
+  const runStep = trainStep(net, opt, { labelSmoothing: o.labelSmoothing });
   const evalStep = makeEvalStep(net);
   const init = net.init(random.key(o.seed), [o.batchSize, 3, 32, 32]);
   let s: TrainState = { params: init.params, state: init.state, optState: opt.init(init.params) };
   let step = 0;
   if (o.resume) {
     const c = loadCheckpoint(ckptPath, s);
-    s = { params: c.params, state: c.state, optState: c.optState };
+    s = { params: c.params as ParamTree, state: c.state as ParamTree, optState: c.optState };
     step = c.step;
     context.warmupDone = Boolean(c.metadata?.warmupDone);
     truncateLogs(o.out, step);
@@ -169,9 +170,9 @@ export async function train(options: Partial<TrainOptions> & { data: string }, s
       step,
       metadata: { warmupDone: context.warmupDone, epoch: Math.floor(step / perEpoch), model: { depth: o.depth, plain: o.plain, shortcut: o.shortcut }, inputs },
     });
-  const evaluate = (epoch: number) => {
-    const testErr = errorRate(predict(evalStep, s.params, s.state, plainImages(testSplit, mean, scale), testSplit.size, 500, backend), testSplit.labels);
-    const valErr = valSplit ? errorRate(predict(evalStep, s.params, s.state, plainImages(valSplit, mean, scale), valSplit.size, 500, backend), valSplit.labels) : undefined;
+  const evaluate = async (epoch: number) => {
+    const testErr = errorRate(await predict(evalStep, s.params, s.state, plainImages(testSplit, mean, scale), testSplit.size, 500, backend), testSplit.labels);
+    const valErr = valSplit ? errorRate(await predict(evalStep, s.params, s.state, plainImages(valSplit, mean, scale), valSplit.size, 500, backend), valSplit.labels) : undefined;
     log({ type: 'eval', step, epoch, val_error: valErr, test_error: testErr, wall_time: +((performance.now() - t0) / 1000).toFixed(2) });
     return { testErr, valErr };
   };
@@ -207,7 +208,7 @@ export async function train(options: Partial<TrainOptions> & { data: string }, s
         const x = tensor(batch.images, { shape: [batch.size, 3, 32, 32], backend });
         const y = tensor(batch.labels, { backend });
         const lrT = full([], lr, { backend });
-        const out = trainStep(s, x, y, lrT);
+        const out = runStep(s, x, y, lrT);
         const loss = out.loss.item();
         const err = out.error.item();
         if (!Number.isFinite(loss)) {
@@ -240,13 +241,13 @@ export async function train(options: Partial<TrainOptions> & { data: string }, s
           window = { loss: 0, err: 0, n: 0, images: 0, wait: 0, start: performance.now() };
         } else bar?.update(step);
         if (step % o.checkpointEvery === 0) save();
-        if (step % perEpoch === 0 && o.evalEvery > 0 && (step / perEpoch) % o.evalEvery === 0) last = evaluate(step / perEpoch);
+        if (step % perEpoch === 0 && o.evalEvery > 0 && (step / perEpoch) % o.evalEvery === 0) last = await evaluate(step / perEpoch);
         if (o.stopAt !== undefined && step >= o.stopAt) interrupted = true;
         if (step >= total || interrupted) break;
       }
     }
     save();
-    if (!interrupted && step >= total && !(step % perEpoch === 0 && o.evalEvery > 0)) last = evaluate(Math.floor(step / perEpoch));
+    if (!interrupted && step >= total && !(step % perEpoch === 0 && o.evalEvery > 0)) last = await evaluate(Math.floor(step / perEpoch));
   } finally {
     bar?.stop();
     process.off('SIGINT', onSigint);
