@@ -4,11 +4,9 @@
 // and `steps` profiled ones, and prints the buckets by total time, per step, as a table and
 // one JSON line per bucket.
 process.env.RESGRAD_CPU_PROFILE = '1';
-const { crossEntropy, getBackend, jit, random, valueAndGrad } = await import('@resgrad/core');
+const { getBackend } = await import('@resgrad/core');
 const { cpuProfile, resetCpuProfile } = await import('@resgrad/backend-cpu');
-const { resnetCifar, sgd } = await import('@resgrad/nn');
-type Tensor = import('@resgrad/core').Tensor;
-type ParamTree = import('@resgrad/nn').ParamTree;
+const { resnetTrainSetup } = await import('./lib/resnet-step.js');
 
 const argv = process.argv.slice(2);
 const flag = (name: string, dflt: string) => {
@@ -20,28 +18,12 @@ const steps = flag('steps', '5');
 const top = flag('top', '15');
 
 getBackend('cpu');
-const net = resnetCifar({ depth: 20 });
-const [k0, k1, k2] = random.split(random.key(0, { backend: 'cpu' }), 3);
-const { params, state } = net.init(k0!, [batch, 3, 32, 32]);
-const opt = sgd({ lr: 0.1, momentum: 0.9, weightDecay: 1e-4 });
-const x = random.normal(k1!, [batch, 3, 32, 32]);
-const y = random.randint(k2!, [batch], 0, 10);
-const train = jit((p: ParamTree, s: ParamTree, o: unknown, xb: Tensor, yb: Tensor) => {
-  const [[loss, ns], grads] = valueAndGrad(
-    (pp: ParamTree) => {
-      const [logits, newState] = net.apply(pp, s, xb, { train: true });
-      return [crossEntropy(logits, yb), newState];
-    },
-    { hasAux: true },
-  )(p) as [[Tensor, ParamTree], ParamTree];
-  const [np, no] = opt.update(grads, o as never, p);
-  return [np, ns, no, loss];
-});
-let cur: [ParamTree, ParamTree, unknown] = [params, state, opt.init(params)];
+const { start, step: train, x, y } = resnetTrainSetup('cpu', batch);
+let cur = start;
 const step = () => {
-  const out = train(cur[0], cur[1], cur[2], x, y) as [ParamTree, ParamTree, unknown, Tensor];
-  cur = [out[0], out[1], out[2]];
-  out[3].data();
+  const out = train(cur, x, y);
+  cur = out.next;
+  out.loss.data();
 };
 step();
 resetCpuProfile();

@@ -8,9 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { crossEntropy, getBackend, jit, random, valueAndGrad, type Tensor } from '@resgrad/core';
+import { getBackend, jit, type Tensor } from '@resgrad/core';
 import '@resgrad/backend-cpu';
-import { resnetCifar, sgd, type ParamTree } from '@resgrad/nn';
+import type { ParamTree } from '@resgrad/nn';
+import { resnetTrainSetup } from './lib/resnet-step.js';
 import { median, now } from './lib/measure.js';
 import { emit, printSummary } from './lib/report.js';
 
@@ -31,25 +32,9 @@ const withoutCache = (env: NodeJS.ProcessEnv) => {
 
 function setup() {
   getBackend(backend); // loads (and builds, if needed) the runtime outside the timings
-  const net = resnetCifar({ depth: 20 });
-  const [k0, k1, k2] = random.split(random.key(0, { backend }), 3);
-  const { params, state } = net.init(k0!, [batch, 3, 32, 32]);
-  const opt = sgd({ lr: 0.1, momentum: 0.9, weightDecay: 1e-4 });
-  const x = random.normal(k1!, [batch, 3, 32, 32]);
-  const y = random.randint(k2!, [batch], 0, 10);
-  const train = jit((p: ParamTree, s: ParamTree, o: unknown, xb: Tensor, yb: Tensor) => {
-    const [[loss, ns], grads] = valueAndGrad(
-      (pp: ParamTree) => {
-        const [logits, newState] = net.apply(pp, s, xb, { train: true });
-        return [crossEntropy(logits, yb), newState];
-      },
-      { hasAux: true },
-    )(p) as [[Tensor, ParamTree], ParamTree];
-    const [np, no] = opt.update(grads, o as never, p);
-    return [np, ns, no, loss];
-  });
-  const infer = jit((p: ParamTree, s: ParamTree, xb: Tensor) => net.apply(p, s, xb, { train: false })[0]);
-  return { params, state, optState: opt.init(params) as unknown, x, y, train, infer };
+  const r = resnetTrainSetup(backend, batch);
+  const infer = jit((p: ParamTree, s: ParamTree, xb: Tensor) => r.net.apply(p, s, xb, { train: false })[0]);
+  return { ...r, infer };
 }
 
 // The runtime (GEMM, conv) loads from the usual cache; generated kernels go to a cache folder
@@ -60,8 +45,7 @@ if (child) {
   process.env.RESGRAD_CACHE_DIR = process.env.RESGRAD_BENCH_KERNEL_CACHE!;
   const t0 = now();
   const s = setup();
-  const [, , , loss] = s.train(s.params, s.state, s.optState, s.x, s.y) as Tensor[];
-  loss!.data();
+  s.step(s.start, s.x, s.y).loss.data();
   process.stdout.write(`${JSON.stringify({ warm_ms: now() - t0 })}\n`);
   process.exit(0);
 }
@@ -72,11 +56,11 @@ const runtimeCache = process.env.RESGRAD_CACHE_DIR;
 process.env.RESGRAD_CACHE_DIR = cache;
 try {
   const s = setup();
-  let { params, state, optState } = s;
+  let cur = s.start;
   const stepOnce = () => {
-    const out = s.train(params, state, optState, s.x, s.y) as [ParamTree, ParamTree, unknown, Tensor];
-    [params, state, optState] = out;
-    return out[3].data()[0]!;
+    const out = s.step(cur, s.x, s.y);
+    cur = out.next;
+    return out.loss.data()[0]!;
   };
   let t = now();
   const loss0 = stepOnce();
@@ -91,7 +75,7 @@ try {
   emit({ bench: 'resnet20_train', backend, value: Math.round((batch / trainMs) * 1000 * 10) / 10, unit: 'images/s', batch, steps, median_ms: Math.round(trainMs), loss0 });
   emit({ bench: 'resnet20_first_step', backend, value: Math.round(firstMs), unit: 'ms', note: 'compile + first run, empty kernel cache' });
 
-  const inferOnce = () => (s.infer(params, state, s.x) as Tensor).data();
+  const inferOnce = () => (s.infer(cur.params, cur.state, s.x) as Tensor).data();
   t = now();
   inferOnce();
   const firstInfer = now() - t;
