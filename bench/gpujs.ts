@@ -1,7 +1,7 @@
 // `npm run bench -- gpujs [--size=N] [--repeats=N]`: the measurement behind the README's decision
 // on gpu.js (named in the original design as a fallback): an N x N float32 matmul in gpu.js's
-// modes that run in Node, next to resgrad's cpu backend and, when an adapter is set up, its
-// webgpu backend, in the same process. gpu.js is not a dependency of resgrad: install it
+// modes that run in Node (webasm, cpu, and webgpu with navigator.gpu lent from Dawn), next to
+// resgrad's cpu backend and, when an adapter is set up, its webgpu backend, in the same process. gpu.js is not a dependency of resgrad: install it
 // beside the repository (`npm install --prefix ../gpujs gpu.js@2.24.1`) and point
 // RESGRAD_GPUJS at that folder's node_modules/gpu.js. Never asserts speed.
 import { createRequire } from 'node:module';
@@ -42,6 +42,14 @@ const maxErr = (got: ArrayLike<number>) => {
 const cpuMs = await timeIt(() => mm(cpuA, cpuB).data());
 emit({ bench: 'matmul', backend: 'resgrad cpu', value: gflops(cpuMs), unit: 'GFLOP/s', n, ms: Number(cpuMs.toFixed(2)) });
 
+// The pure-TypeScript reference backend: what runs where neither a C compiler nor WebGPU exists.
+{
+  const ra = tensorOf(a, 'reference');
+  const rb = tensorOf(b, 'reference');
+  const ms = await timeIt(() => mm(ra, rb).data());
+  emit({ bench: 'matmul', backend: 'resgrad reference', value: gflops(ms), unit: 'GFLOP/s', n, ms: Number(ms.toFixed(2)), max_abs_err: maxErr(mm(ra, rb).data()) });
+}
+
 const gpuTensors = await initWebGPU();
 if (!('unavailable' in gpuTensors)) {
   const ga = tensorOf(a, 'webgpu');
@@ -60,7 +68,13 @@ if (!where) {
   console.error('gpu.js: skipped (set RESGRAD_GPUJS to an installed node_modules/gpu.js; see the header of bench/gpujs.ts)');
 } else {
   const { GPU } = createRequire(import.meta.url)(where) as { GPU: new (o?: { mode?: string }) => GpuJs };
-  for (const mode of ['webasm', 'cpu', 'default']) {
+  // gpu.js's WebGPU mode looks for navigator.gpu, which Node 20 lacks: lend it Dawn's.
+  const nav = globalThis as { navigator?: { gpu?: unknown } };
+  if (!nav.navigator?.gpu) {
+    const dawn = (await import('webgpu')) as { create(o: string[]): unknown };
+    Object.defineProperty(globalThis, 'navigator', { value: { ...(nav.navigator ?? {}), gpu: dawn.create([]) }, configurable: true });
+  }
+  for (const mode of ['webasm', 'cpu', 'default', 'webgpu']) {
     try {
       const gpu = new GPU(mode === 'default' ? undefined : { mode });
       const kernel = gpu
@@ -74,7 +88,7 @@ if (!where) {
       const rows = (m: Float32Array) => Array.from({ length: n }, (_, i) => m.subarray(i * n, (i + 1) * n));
       const [xa, xb] = [rows(a), rows(b)];
       let out: ArrayLike<number>[] = [];
-      const ms = await timeIt(() => (out = kernel(xa, xb) as ArrayLike<number>[]));
+      const ms = await timeIt(async () => (out = (await kernel(xa, xb)) as ArrayLike<number>[]));
       const flat = new Float32Array(n * n);
       out.forEach((r, i) => flat.set(Array.from(r), i * n));
       emit({ bench: 'matmul', backend: `gpu.js ${mode === 'default' ? `default (${gpu.mode ?? kernel.constructor?.name})` : mode}`, value: gflops(ms), unit: 'GFLOP/s', n, ms: Number(ms.toFixed(2)), max_abs_err: maxErr(flat) });

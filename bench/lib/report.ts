@@ -22,7 +22,7 @@ export function emit(m: Measurement, note?: string): void {
   // Where it ran: timings from a loaded machine (load1 above its CPU count) are suspect.
   const host = { node: process.version, cpu: cpus()[0]?.model, cpus: cpus().length, load1: Number(loadavg()[0]!.toFixed(2)) };
   process.stdout.write(`${JSON.stringify({ bench, backend, value, unit, ...rest, ...host })}\n`);
-  summary.push(`  ${m.bench.padEnd(28)} ${String(m.value).padStart(10)} ${m.unit}${note ? `   ${note}` : ''}`);
+  summary.push(`  ${`${m.bench} (${m.backend})`.padEnd(40)} ${String(m.value).padStart(10)} ${m.unit}${note ? `   ${note}` : ''}`);
 }
 
 export function printSummary(title: string): void {
