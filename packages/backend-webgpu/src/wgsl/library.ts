@@ -1,18 +1,22 @@
-// Library kernels in WGSL: a tiled matmul in workgroup memory, and the three convolutions as
-// direct loops (correct first: conv2d and its input gradient give one invocation per output
+// Library kernels in WGSL: the matmul and the three convolutions as tiled GEMMs (gemm.ts; the
+// convolutions as implicit GEMMs), and, where no GEMM tiling fits the adapter's limits, the
+// convolutions as direct loops (conv2d and its input gradient give one invocation per output
 // element; the weight gradient, a long reduction into few outputs, a workgroup per element).
 import type { ConvParams, LibraryKernel, LibraryParams } from '@resgrad/core';
 import { declareBindings, loadArg, type BindingLayout } from './bindings.js';
 import { wgslType } from './dialect.js';
 import { ENTRY_ARGS, gridFor, GROUP_INDEX } from './dispatch.js';
 import { reductionWorkgroup, type RenderedShader, type RenderLimits } from './fused.js';
+import { gemmTiles, renderGemm } from './gemm.js';
 import { WGSL_PRELUDE } from './prelude.js';
 
 /** Renders library kernel `k` with argument bindings `layout`. */
 export function renderLibrary(k: LibraryKernel, layout: BindingLayout, limits: RenderLimits, name = 'kernel'): RenderedShader {
+  const gemm = renderLibraryGemm(k, layout, limits, name);
+  if (gemm) return gemm;
   switch (k.op) {
     case 'dot':
-      return renderMatmul(k, layout, limits, name);
+      throw new Error(`@resgrad/backend-webgpu: ${name}: no matmul tiling fits the adapter's limits (${limits.maxComputeInvocationsPerWorkgroup} invocations, ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup storage, ${limits.maxComputeWorkgroupsPerDimension} workgroups per dimension)`);
     case 'conv2d':
       return renderConv2d(k as LibraryKernel<'conv2d'>, layout, limits, name);
     case 'conv2dInputGrad':
@@ -22,89 +26,108 @@ export function renderLibrary(k: LibraryKernel, layout: BindingLayout, limits: R
   }
 }
 
-const head = (layout: BindingLayout, k: LibraryKernel) => [WGSL_PRELUDE, ...declareBindings(layout, k.dtype), ''].join('\n');
-
-/** Tile sizes of the matmul: a BM x BN block of C per workgroup, TM x TN per invocation. */
-const MM = { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 } as const;
-
 /**
- * C[q] = A[q] B[q] for A [..., M, K] and B [..., K, N]: each workgroup stages BM x BK of A and
- * BK x BN of B in workgroup memory per step of K, and each of its (BM/TM) x (BN/TN)
- * invocations accumulates a TM x TN block of C in registers (register blocking).
+ * The matmul and the convolutions as one tiled GEMM (see gemm.ts): the convolutions as implicit
+ * GEMMs whose operands are gathered from the image, weights and output gradient by index. Null
+ * when no tiling fits the adapter's limits (the direct kernels below then run).
  */
-function renderMatmul(k: LibraryKernel, layout: BindingLayout, limits: RenderLimits, name: string): RenderedShader {
-  const [as, bs] = k.argShapes as [readonly number[], readonly number[]];
-  const r = as.length;
-  const M = as[r - 2]!;
-  const K = as[r - 1]!;
-  const N = bs[r - 1]!;
-  const batch = as.slice(0, r - 2).reduce((a, b) => a * b, 1);
-  const t = wgslType(k.dtype, `kernel ${name} (dot)`);
-  const { BM, BN, BK, TM, TN } = MM;
-  const WX = BN / TN; // invocations along N
-  const WY = BM / TM; // invocations along M
-  const threads = WX * WY;
-  if (threads > limits.maxComputeInvocationsPerWorkgroup) throw new Error(`@resgrad/backend-webgpu: ${name}: the adapter allows ${limits.maxComputeInvocationsPerWorkgroup} invocations per workgroup, the matmul needs ${threads}`);
+function renderLibraryGemm(k: LibraryKernel, layout: BindingLayout, limits: RenderLimits, name: string): RenderedShader | null {
+  const t = wgslType(k.dtype, `kernel ${name} (${k.op})`);
+  if (k.op !== 'dot' && t !== 'f32') return null;
   const A = (i: string) => loadArg(layout, 0, i);
   const B = (i: string) => loadArg(layout, 1, i);
-  const zero = k.dtype === 'int32' ? '0i' : '0.0f';
-  const code = `${head(layout, k)}
-var<workgroup> tA: array<${t}, ${BM * BK}>;
-var<workgroup> tB: array<${t}, ${BK * BN}>;
+  const build = (M: number, N: number, K: number, Z: number, loadA: string, loadB: string, store: string, what: string): RenderedShader | null => {
+    const tiles = gemmTiles(M, N, Z, limits);
+    if (!tiles) return null;
+    const { code, grid } = renderGemm({ M, N, K, Z, t, loadA, loadB, store }, tiles);
+    return { code: `${head(layout, k)}\n${code}`, grid, what: `${what} (gemm ${tiles.BM}x${tiles.BN}x${tiles.BK})` };
+  };
+  if (k.op === 'dot') {
+    const [as, bs] = k.argShapes as [readonly number[], readonly number[]];
+    const r = as.length;
+    const M = as[r - 2]!;
+    const K = as[r - 1]!;
+    const N = bs[r - 1]!;
+    const batch = as.slice(0, r - 2).reduce((a, b) => a * b, 1);
+    return build(M, N, K, batch,
+      `  return ${A(`z * ${M * K}i + m * ${K}i + k`)};`,
+      `  return ${B(`z * ${K * N}i + k * ${N}i + n`)};`,
+      `  out[z * ${M * N}i + m * ${N}i + n] = v;`,
+      `${name}: dot [${batch}] ${M}x${K} @ ${K}x${N}`);
+  }
+  if (k.op === 'conv2d') {
+    const [xs, ws] = k.argShapes as [readonly number[], readonly number[]];
+    const d = convDims(xs, ws, k.shape, k.params as ConvParams);
+    const KK = d.KH * d.KW;
+    const OHW = d.OH * d.OW;
+    // y[n, g*Og + m, oh, ow] = sum over k = (c, kh, kw) of w[g*Og + m, k] * x[n, g*Cg + c, ih, iw]; column = (n, oh, ow)
+    return build(d.Og, d.N * OHW, d.Cg * KK, d.O / d.Og,
+      `  return ${B(`(z * ${d.Og}i + m) * ${d.Cg * KK}i + k`)};`,
+      `  let c = k / ${KK}i;
+  let kh = (k / ${d.KW}i) % ${d.KH}i;
+  let kw = k % ${d.KW}i;
+  let b = n / ${OHW}i;
+  let oh = (n / ${d.OW}i) % ${d.OH}i;
+  let ow = n % ${d.OW}i;
+  let ih = oh * ${d.sh}i - ${d.ph}i + kh * ${d.dh}i;
+  let iw = ow * ${d.sw}i - ${d.pw}i + kw * ${d.dw}i;
+  if (ih < 0i || ih >= ${d.H}i || iw < 0i || iw >= ${d.W}i) { return 0.0f; }
+  return ${A(`((b * ${d.C}i + z * ${d.Cg}i + c) * ${d.H}i + ih) * ${d.W}i + iw`)};`,
+      `  out[((n / ${OHW}i) * ${d.O}i + z * ${d.Og}i + m) * ${OHW}i + n % ${OHW}i] = v;`,
+      `${name}: conv2d x[${xs.join(', ')}] w[${ws.join(', ')}]`);
+  }
+  if (k.op === 'conv2dInputGrad') {
+    const [ys, ws] = k.argShapes as [readonly number[], readonly number[]];
+    const p = k.params as LibraryParams['conv2dInputGrad'];
+    const d = convDims(p.inputShape, ws, ys, p);
+    const KK = d.KH * d.KW;
+    const HW = d.H * d.W;
+    // dx[n, g*Cg + m, ih, iw] = sum over k = (o, kh, kw) of w[g*Og + o, m, kh, kw] * dy[n, g*Og + o, oh, ow]
+    // where oh*sh = ih + ph - kh*dh exactly (likewise ow); column = (n, ih, iw)
+    return build(d.Cg, d.N * HW, d.Og * KK, d.O / d.Og,
+      `  return ${B(`((z * ${d.Og}i + k / ${KK}i) * ${d.Cg}i + m) * ${KK}i + k % ${KK}i`)};`,
+      `  let o = k / ${KK}i;
+  let kh = (k / ${d.KW}i) % ${d.KH}i;
+  let kw = k % ${d.KW}i;
+  let b = n / ${HW}i;
+  let ih = (n / ${d.W}i) % ${d.H}i;
+  let iw = n % ${d.W}i;
+  let th = ih + ${d.ph}i - kh * ${d.dh}i;
+  let tw = iw + ${d.pw}i - kw * ${d.dw}i;
+  if (th < 0i || tw < 0i) { return 0.0f; }
+  let oh = th / ${d.sh}i;
+  let ow = tw / ${d.sw}i;
+  if (oh * ${d.sh}i != th || ow * ${d.sw}i != tw || oh >= ${d.OH}i || ow >= ${d.OW}i) { return 0.0f; }
+  return ${A(`((b * ${d.O}i + z * ${d.Og}i + o) * ${d.OH}i + oh) * ${d.OW}i + ow`)};`,
+      `  out[((n / ${HW}i) * ${d.C}i + z * ${d.Cg}i + m) * ${HW}i + n % ${HW}i] = v;`,
+      `${name}: conv2dInputGrad dy[${ys.join(', ')}] w[${ws.join(', ')}]`);
+  }
+  if (k.op === 'conv2dWeightGrad') {
+    const [xs, ys] = k.argShapes as [readonly number[], readonly number[]];
+    const p = k.params as LibraryParams['conv2dWeightGrad'];
+    const d = convDims(xs, p.weightShape, ys, p);
+    const KK = d.KH * d.KW;
+    const OHW = d.OH * d.OW;
+    // dw[g*Og + m, c, kh, kw] = sum over k = (n, oh, ow) of dy[n, g*Og + m, oh, ow] * x[n, g*Cg + c, ih, iw]; column = (c, kh, kw)
+    return build(d.Og, d.Cg * KK, d.N * OHW, d.O / d.Og,
+      `  return ${B(`((k / ${OHW}i) * ${d.O}i + z * ${d.Og}i + m) * ${OHW}i + k % ${OHW}i`)};`,
+      `  let b = k / ${OHW}i;
+  let oh = (k / ${d.OW}i) % ${d.OH}i;
+  let ow = k % ${d.OW}i;
+  let c = n / ${KK}i;
+  let kh = (n / ${d.KW}i) % ${d.KH}i;
+  let kw = n % ${d.KW}i;
+  let ih = oh * ${d.sh}i - ${d.ph}i + kh * ${d.dh}i;
+  let iw = ow * ${d.sw}i - ${d.pw}i + kw * ${d.dw}i;
+  if (ih < 0i || ih >= ${d.H}i || iw < 0i || iw >= ${d.W}i) { return 0.0f; }
+  return ${A(`((b * ${d.C}i + z * ${d.Cg}i + c) * ${d.H}i + ih) * ${d.W}i + iw`)};`,
+      `  out[(z * ${d.Og}i + m) * ${d.Cg * KK}i + n] = v;`,
+      `${name}: conv2dWeightGrad x[${xs.join(', ')}] dy[${ys.join(', ')}]`);
+  }
+  return null;
+}
 
-@compute @workgroup_size(${threads})
-fn main(${ENTRY_ARGS}) {
-  let q: i32 = i32(wid.z);
-  let row0: i32 = i32(wid.y) * ${BM}i;
-  let col0: i32 = i32(wid.x) * ${BN}i;
-  let tx: i32 = i32(lid % ${WX}u);
-  let ty: i32 = i32(lid / ${WX}u);
-  let aBase: i32 = q * ${M * K}i;
-  let bBase: i32 = q * ${K * N}i;
-  var acc: array<${t}, ${TM * TN}>;
-  for (var i = 0; i < ${TM * TN}; i++) { acc[i] = ${zero}; }
-  for (var k0: i32 = 0i; k0 < ${K}i; k0 += ${BK}i) {
-    // stage the tiles: ${BM * BK} and ${BK * BN} elements over ${threads} invocations, zero outside
-    for (var e: i32 = i32(lid); e < ${BM * BK}i; e += ${threads}i) {
-      let rr = row0 + e / ${BK}i;
-      let kk = k0 + e % ${BK}i;
-      var v: ${t} = ${zero};
-      if (rr < ${M}i && kk < ${K}i) { v = ${A(`aBase + rr * ${K}i + kk`)}; }
-      tA[e] = v;
-    }
-    for (var e: i32 = i32(lid); e < ${BK * BN}i; e += ${threads}i) {
-      let kk = k0 + e / ${BN}i;
-      let cc = col0 + e % ${BN}i;
-      var v: ${t} = ${zero};
-      if (kk < ${K}i && cc < ${N}i) { v = ${B(`bBase + kk * ${N}i + cc`)}; }
-      tB[e] = v;
-    }
-    workgroupBarrier();
-    for (var kk: i32 = 0i; kk < ${BK}i; kk++) {
-      var a: array<${t}, ${TM}>;
-      for (var i = 0; i < ${TM}; i++) { a[i] = tA[(ty * ${TM}i + i) * ${BK}i + kk]; }
-      for (var j = 0; j < ${TN}; j++) {
-        let b = tB[kk * ${BN}i + tx * ${TN}i + j];
-        for (var i = 0; i < ${TM}; i++) { acc[i * ${TN} + j] += a[i] * b; }
-      }
-    }
-    workgroupBarrier();
-  }
-  for (var i = 0; i < ${TM}; i++) {
-    let rr = row0 + ty * ${TM}i + i;
-    if (rr >= ${M}i) { break; }
-    for (var j = 0; j < ${TN}; j++) {
-      let cc = col0 + tx * ${TN}i + j;
-      if (cc < ${N}i) { out[q * ${M * N}i + rr * ${N}i + cc] = acc[i * ${TN} + j]; }
-    }
-  }
-}
-`;
-  const grid = { x: Math.ceil(N / BN), y: Math.ceil(M / BM), z: batch };
-  const max = limits.maxComputeWorkgroupsPerDimension;
-  if (grid.x > max || grid.y > max || grid.z > max) throw new Error(`@resgrad/backend-webgpu: ${name}: matmul grid ${grid.x}x${grid.y}x${grid.z} exceeds ${max} workgroups per dimension`);
-  return { code, grid, what: `${name}: dot [${batch}] ${M}x${K} @ ${K}x${N}` };
-}
+const head = (layout: BindingLayout, k: LibraryKernel) => [WGSL_PRELUDE, ...declareBindings(layout, k.dtype), ''].join('\n');
 
 interface ConvDims {
   N: number; C: number; H: number; W: number;

@@ -1,0 +1,160 @@
+// A generic tiled GEMM in WGSL, the engine of the matmul and of the three convolutions
+// (implicit GEMM: the convolution's operands are gathered on the fly, never materialised).
+// C[z][m][n] = sum over k of A(m, k, z) * B(k, n, z), with A, B and the store of C given as
+// WGSL function bodies. Each workgroup computes a BM x BN block of C, staging BK-deep slices
+// of A and B in workgroup memory as vec4s; each invocation accumulates a 4 x 4 block of C in
+// four vec4 registers (register blocking), the BK steps of the product unrolled in the
+// generated code (SwiftShader's Subzero JIT neither unrolls loops nor keeps indexed arrays in
+// registers: the previous matmul, with a loop-indexed accumulator array, ran at 0.1 GFLOP/s).
+import type { RenderLimits } from './fused.js';
+import type { Grid } from './dispatch.js';
+
+export interface GemmSpec {
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
+  /** Independent products (batch, or groups); workgroup z. */
+  readonly Z: number;
+  /** The WGSL element type (f32 or i32). */
+  readonly t: string;
+  /** Body of `fn gemm_a(m: i32, k: i32, z: i32) -> t`, called only with m < M and k < K. */
+  readonly loadA: string;
+  /** Body of `fn gemm_b(k: i32, n: i32, z: i32) -> t`, called only with k < K and n < N. */
+  readonly loadB: string;
+  /** Body of `fn gemm_store(m: i32, n: i32, z: i32, v: t)`, called only with m < M and n < N. */
+  readonly store: string;
+}
+
+export interface GemmTiles {
+  readonly BM: number;
+  readonly BN: number;
+  readonly BK: number;
+}
+
+const TM = 4;
+const TN = 4;
+
+/** Tile sizes for an M x N (x Z) product within the adapter's limits, or null when none fits. */
+export function gemmTiles(M: number, N: number, Z: number, limits: RenderLimits): GemmTiles | null {
+  const BK = 16;
+  let BM = M <= 16 ? 16 : M <= 32 ? 32 : 64;
+  let BN = N <= 16 ? 16 : N <= 32 ? 32 : 64;
+  const maxThreads = Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
+  const fits = () => (BM / TM) * (BN / TN) <= maxThreads && (BM + BN) * BK * 4 <= limits.maxComputeWorkgroupStorageSize;
+  // enough workgroups to spread over the device's cores when the product is small
+  const groups = () => Math.ceil(M / BM) * Math.ceil(N / BN) * Z;
+  while (groups() < 16 && BN > 16) BN /= 2;
+  while (groups() < 16 && BM > 16) BM /= 2;
+  while (!fits() && (BM > 16 || BN > 16)) {
+    if (BN >= BM) BN /= 2;
+    else BM /= 2;
+  }
+  if (!fits()) return null;
+  const max = limits.maxComputeWorkgroupsPerDimension;
+  if (Math.ceil(N / BN) > max || Math.ceil(M / BM) > max || Z > max) return null;
+  return { BM, BN, BK };
+}
+
+/** The WGSL (after the prelude and bindings) and grid of `spec` with tiles `tiles`. */
+export function renderGemm(spec: GemmSpec, tiles: GemmTiles): { code: string; grid: Grid } {
+  const { M, N, K, Z, t } = spec;
+  const { BM, BN, BK } = tiles;
+  const WX = BN / TN;
+  const WY = BM / TM;
+  const threads = WX * WY;
+  const BM4 = BM / 4;
+  const BN4 = BN / 4;
+  const v4 = `vec4<${t}>`;
+  const zero = `${t}(0)`;
+  // staging: BK x BM/4 vec4s of A (4 rows at one k) and BK x BN/4 of B (4 columns at one k), a
+  // loop over rounds of the workgroup (unrolled as well as the product below, SwiftShader's
+  // pipeline compilation ran for minutes)
+  const stage = (items: number, load: (e: string) => string) => {
+    return `    for (var e: i32 = i32(lid); e < ${items}i; e += ${threads}i) {\n      ${load('e')}\n    }`;
+  };
+  const checkM = M % BM !== 0;
+  const checkN = N % BN !== 0;
+  const checkK = K % BK !== 0;
+  const cond = (parts: string[]) => parts.filter(Boolean).join(' && ');
+  const loadATile = (e: string) => {
+    const kk = `(${e} / ${BM4}i)`;
+    const m4 = `(${e} % ${BM4}i)`;
+    const parts: string[] = [`let k = k0 + ${kk};`, `let m = row0 + ${m4} * 4i;`, `var v = ${v4}(${zero});`];
+    const kOk = checkK ? 'k < K_' : '';
+    for (let i = 0; i < 4; i++) {
+      const c = cond([kOk, checkM ? `m + ${i}i < M_` : '']);
+      parts.push(c ? `if (${c}) { v[${i}] = gemm_a(m + ${i}i, k, z); }` : `v[${i}] = gemm_a(m + ${i}i, k, z);`);
+    }
+    parts.push(`tA[${e}] = v;`);
+    return parts.join(' ');
+  };
+  const loadBTile = (e: string) => {
+    const kk = `(${e} / ${BN4}i)`;
+    const n4 = `(${e} % ${BN4}i)`;
+    const parts: string[] = [`let k = k0 + ${kk};`, `let n = col0 + ${n4} * 4i;`, `var v = ${v4}(${zero});`];
+    const kOk = checkK ? 'k < K_' : '';
+    for (let j = 0; j < 4; j++) {
+      const c = cond([kOk, checkN ? `n + ${j}i < N_` : '']);
+      parts.push(c ? `if (${c}) { v[${j}] = gemm_b(k, n + ${j}i, z); }` : `v[${j}] = gemm_b(k, n + ${j}i, z);`);
+    }
+    parts.push(`tB[${e}] = v;`);
+    return parts.join(' ');
+  };
+  const inner: string[] = [];
+  for (let kk = 0; kk < BK; kk++) {
+    inner.push(`    a = tA[${kk * BM4}i + ty]; b = tB[${kk * BN4}i + tx];`);
+    for (let i = 0; i < TM; i++) inner.push(`    c${i} += a[${i}] * b;`);
+  }
+  const stores: string[] = [];
+  for (let i = 0; i < TM; i++) {
+    for (let j = 0; j < TN; j++) {
+      const c = cond([checkM ? `r + ${i}i < M_` : '', checkN ? `q + ${j}i < N_` : '']);
+      const st = `gemm_store(r + ${i}i, q + ${j}i, z, c${i}[${j}]);`;
+      stores.push(c ? `  if (${c}) { ${st} }` : `  ${st}`);
+    }
+  }
+  const code = `const M_: i32 = ${M}i;
+const N_: i32 = ${N}i;
+const K_: i32 = ${K}i;
+var<workgroup> tA: array<${v4}, ${BK * BM4}>;
+var<workgroup> tB: array<${v4}, ${BK * BN4}>;
+
+fn gemm_a(m: i32, k: i32, z: i32) -> ${t} {
+${spec.loadA}
+}
+
+fn gemm_b(k: i32, n: i32, z: i32) -> ${t} {
+${spec.loadB}
+}
+
+fn gemm_store(m: i32, n: i32, z: i32, v: ${t}) {
+${spec.store}
+}
+
+@compute @workgroup_size(${threads})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let z: i32 = i32(wid.z);
+  let row0: i32 = i32(wid.y) * ${BM}i;
+  let col0: i32 = i32(wid.x) * ${BN}i;
+  let tx: i32 = i32(lid % ${WX}u);
+  let ty: i32 = i32(lid / ${WX}u);
+  var c0 = ${v4}(${zero});
+  var c1 = ${v4}(${zero});
+  var c2 = ${v4}(${zero});
+  var c3 = ${v4}(${zero});
+  var a: ${v4};
+  var b: ${v4};
+  for (var k0: i32 = 0i; k0 < K_; k0 += ${BK}i) {
+${stage(BK * BM4, loadATile)}
+${stage(BK * BN4, loadBTile)}
+    workgroupBarrier();
+${inner.join('\n')}
+    workgroupBarrier();
+  }
+  let r = row0 + ty * 4i;
+  let q = col0 + tx * 4i;
+${stores.join('\n')}
+}
+`;
+  return { code, grid: { x: Math.ceil(N / BN), y: Math.ceil(M / BM), z: Z } };
+}
