@@ -48,7 +48,7 @@ describe.skipIf(!existsSync(SHARED_DATA))('CIFAR-10 training example', () => {
     expect(curves.train.map((p) => p.step)).toEqual([1, 2, 3, 4]);
     expect(curves.test.length).toBe(1);
     // Three runs, each reading the archive and tracing the step on the reference backend.
-  }, 180_000);
+  }, 240_000);
 
   it('an interrupted run saves a checkpoint and says so', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'resgrad-train-')), 'run');
@@ -60,5 +60,5 @@ describe.skipIf(!existsSync(SHARED_DATA))('CIFAR-10 training example', () => {
     expect(existsSync(join(out, 'last.safetensors'))).toBe(true);
     const resumed = await train({ ...tiny, iterations: r.steps + 1, out, resume: true });
     expect(resumed.steps).toBe(r.steps + 1);
-  });
+  }, 240_000);
 });
