@@ -118,10 +118,14 @@ describe('garbage collection (child process with --expose-gc)', () => {
     expect(minHeap(1700, 2000) - minHeap(1200, 1500)).toBeLessThan(256 * 1024);
   }
 
-  /** Device memory: the state, the target and the keys; nothing accumulates (one leaked state per step would add ~4 KB per step). */
+  /**
+   * Device memory: the state, the target and the keys; nothing accumulates. One leaked state per
+   * step would add ~4 KB per step, ~400 KB between samples; the 16 KB allowed is a few tensors a
+   * late finalizer has not freed yet at a sample (seen once under CI: 4,224 bytes, one old state).
+   */
   function expectFlatDevice(samples: Sample[]) {
     const mems = samples.filter((s) => s.i >= 500).map((s) => s.mem);
-    expect(Math.max(...mems) - Math.min(...mems)).toBeLessThanOrEqual(256);
+    expect(Math.max(...mems) - Math.min(...mems)).toBeLessThanOrEqual(16 * 1024);
     expect(Math.max(...mems)).toBeLessThan(16 * 1024);
   }
 
