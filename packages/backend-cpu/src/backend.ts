@@ -8,6 +8,7 @@ import {
 import { CompileError, compileAndLoad, loadLibrary } from './compile.js';
 import { libraryLaunch, type Launch } from './library.js';
 import { kernelLabel, profilingEnabled, timed } from './profile.js';
+import { cpuLibraryEpilogue } from './render/library.js';
 import { renderProgram, type RenderOptions } from './render/program.js';
 import { loadRuntime } from './runtime.js';
 import { defaultFlags } from './toolchain.js';
@@ -125,7 +126,7 @@ export function compileCpuProgram(program: Program, consts: readonly TypedArray[
     bindRuntime(lib.fns as never);
   }
   const untimed: Launch[] = program.kernels.map((k, i) => {
-    if (k.kind === 'library') return libraryLaunch(k, program, rt.fns);
+    if (k.kind === 'library' && !k.epilogue) return libraryLaunch(k, program, rt.fns);
     const fn = lib!.fns[rendered.kernels[i]!.name]!;
     const ids = [k.out, ...k.args];
     switch (ids.length) {
@@ -233,7 +234,10 @@ export const cpuBackend: Backend = {
   memoryInUse: () => bytesInUse,
   compile(graph: Graph): Executable {
     const consts = graph.constValues.map((t: Tensor) => hostData(t.concrete('compile').buffer));
-    const program = schedule(graph, { scalarConst: (i) => (graph.consts[i]!.aval.shape.length === 0 ? consts[i]![0] : undefined) });
+    const program = schedule(graph, {
+      scalarConst: (i) => (graph.consts[i]!.aval.shape.length === 0 ? consts[i]![0] : undefined),
+      libraryEpilogue: cpuLibraryEpilogue,
+    });
     return compileCpuProgram(program, consts);
   },
 };

@@ -21,7 +21,8 @@ export {
 } from './backend.js';
 export { cpuProfile, resetCpuProfile, kernelLabel, type ProfileRow } from './profile.js';
 export { renderProgram, type RenderedProgram, type RenderOptions } from './render/program.js';
-export { renderFused, PARALLEL_WORK, type RenderedKernel } from './render/kernel.js';
+export { renderFused, PARALLEL_WORK, type RenderedKernel, type EpilogueEntry } from './render/kernel.js';
+export { renderLibraryEpilogue, cpuLibraryEpilogue } from './render/library.js';
 export { C_DIALECT, C_PRELUDE, literal as cLiteral, type Dialect } from './render/dialect.js';
 
 /** Priority of the cpu provider: above the reference backend's 0. */

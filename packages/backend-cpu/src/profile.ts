@@ -34,7 +34,8 @@ export function kernelLabel(k: Kernel, program: Program): string {
     const l = k as LibraryKernel;
     const name = { dot: 'dot', conv2d: 'conv fwd', conv2dInputGrad: 'conv dgrad', conv2dWeightGrad: 'conv wgrad' }[l.op];
     const stride = 'stride' in l.params ? ` s${(l.params as { stride: readonly number[] }).stride[0]}` : '';
-    return `${name} ${l.argShapes.map(dims).join(' ')} -> ${dims(l.shape)}${stride}`;
+    const epilogue = l.epilogue ? ` + epilogue (${l.args.length - l.argShapes.length} in)` : '';
+    return `${name} ${l.argShapes.map(dims).join(' ')} -> ${dims(l.shape)}${stride}${epilogue}`;
   }
   const ins = k.args.map((id) => dims(program.buffers[id]!.shape)).join(' ');
   if (k.reduce) return `reduce ${k.reduce.op} ${dims(k.reduce.extents)} -> ${dims(k.shape)} (in ${ins})`;

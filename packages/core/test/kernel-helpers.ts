@@ -1,7 +1,7 @@
 // Shared by the scheduler tests: run a graph both ways (scheduled + interpreted, and the
 // equation-by-equation oracle) and compare.
 import { expect } from 'vitest';
-import { compileProgram, evalGraphOracle, type Graph, type Program, schedule, type TypedArray } from '@resgrad/core';
+import { compileProgram, evalGraphOracle, type Graph, type Program, schedule, type ScheduleOptions, type TypedArray } from '@resgrad/core';
 
 /** Host data of a graph's consts. */
 export const constData = (g: Graph): TypedArray[] => g.constValues.map((t) => t.data());
@@ -25,9 +25,9 @@ export function expectSameArray(got: TypedArray, want: TypedArray, label: string
  * Schedules `graph`, interprets it on `inputs` and checks every output against the oracle.
  * Returns the program for structural checks.
  */
-export function checkAgainstOracle(graph: Graph, inputs: readonly TypedArray[], label = 'output'): Program {
+export function checkAgainstOracle(graph: Graph, inputs: readonly TypedArray[], label = 'output', options: ScheduleOptions = {}): Program {
   const consts = constData(graph);
-  const program = schedule(graph);
+  const program = schedule(graph, options);
   const want = evalGraphOracle(graph, inputs, consts);
   const got = compileProgram(program).run(inputs, consts);
   expect(got.length).toBe(want.length);

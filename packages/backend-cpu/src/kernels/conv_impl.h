@@ -14,7 +14,13 @@
  * exactly), each with its own im2col buffer. With fewer images than threads, the GEMM
  * itself is split instead. A 1x1, stride-1, unpadded convolution skips im2col: x[n, g]
  * already is cols_g. float32 3x3 stride-1 pad-1 convolutions on AVX-512 machines (all but
- * three of ResNet-20's) take the direct kernels of conv_direct.h instead (`direct`). */
+ * three of ResNet-20's) take the direct kernels of conv_direct.h instead (`direct`).
+ *
+ * Epilogues. The forward and the input gradient take an optional `epi` task (generated code:
+ * a BatchNorm affine, a ReLU, a residual add, ...) that rewrites a flat range of the output in
+ * place; it runs on each image's output right after the thread has computed it, while the
+ * image (16 to 64 KB in ResNet-20) is still in this core's cache, instead of a later kernel
+ * streaming the whole batch back from memory. */
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -82,11 +88,18 @@ typedef struct {
   T *out;       /* y, dx, or the per-thread partial dw (weight grad) */
   int split_gemm; /* fewer images than threads: threads split each GEMM instead */
   int direct;     /* float32 3x3 stride-1 pad-1 shapes: conv_direct.h's kernels */
+  rg_task_fn epi; /* applied per image (forward, input grad) or NULL */
+  void *epi_ctx;
 } FN(conv_job);
+
+/* The epilogue over image n's output (`per` elements an image), unless it runs later over
+ * the whole batch (split_gemm: the threads are inside the GEMM). */
+static void FN(conv_epi_image)(const FN(conv_job) *j, int64_t n, int64_t per, int tid) {
+  if (j->epi && !j->split_gemm) j->epi(j->epi_ctx, n * per, (n + 1) * per, tid);
+}
 
 /* Forward for images [n0, n1). */
 static void FN(conv_fwd_task)(void *ctx, int64_t n0, int64_t n1, int tid) {
-  (void)tid;
   const FN(conv_job) *j = ctx;
   const conv_geom *g = &j->g;
 #if DIRECT3
@@ -95,13 +108,14 @@ static void FN(conv_fwd_task)(void *ctx, int64_t n0, int64_t n1, int tid) {
     for (int64_t n = n0; n < n1; n++) {
       const T *xp = d3_pad(j->a + n * g->C * g->H * g->W, g->C, g->H, g->W, buf);
       d3_fwd(xp, j->b, j->out + n * g->O * g->P, g->C, g->H, g->W, g->O);
+      FN(conv_epi_image)(j, n, g->O * g->P, tid);
     }
     return;
   }
 #endif
   int pw = conv_is_pointwise(g);
   T *cols = pw ? NULL : rg_scratch(2, sizeof(T) * (size_t)(g->Kd * g->P));
-  for (int64_t n = n0; n < n1; n++)
+  for (int64_t n = n0; n < n1; n++) {
     for (int64_t gr = 0; gr < g->G; gr++) {
       const T *x = j->a + (n * g->C + gr * g->Cg) * g->H * g->W;
       if (!pw) FN(im2col)(g, x, cols);
@@ -111,11 +125,12 @@ static void FN(conv_fwd_task)(void *ctx, int64_t n0, int64_t n1, int tid) {
       if (j->split_gemm) GEMM_BATCHED(1, g->Og, g->P, g->Kd, w, g->Kd, 0, 0, B, g->P, 0, 0, y, g->P, 0, 0);
       else GEMM_SERIAL(g->Og, g->P, g->Kd, w, g->Kd, 1, B, g->P, 1, y, g->P, 0);
     }
+    FN(conv_epi_image)(j, n, g->O * g->P, tid);
+  }
 }
 
 /* Input gradient for images [n0, n1). */
 static void FN(conv_dx_task)(void *ctx, int64_t n0, int64_t n1, int tid) {
-  (void)tid;
   const FN(conv_job) *j = ctx;
   const conv_geom *g = &j->g;
 #if DIRECT3
@@ -124,13 +139,14 @@ static void FN(conv_dx_task)(void *ctx, int64_t n0, int64_t n1, int tid) {
     for (int64_t n = n0; n < n1; n++) {
       const T *dyp = d3_pad(j->a + n * g->O * g->P, g->O, g->H, g->W, buf);
       d3_fwd(dyp, j->b, j->out + n * g->C * g->H * g->W, g->O, g->H, g->W, g->C);
+      FN(conv_epi_image)(j, n, g->C * g->H * g->W, tid);
     }
     return;
   }
 #endif
   int pw = conv_is_pointwise(g);
   T *dcols = pw ? NULL : rg_scratch(2, sizeof(T) * (size_t)(g->Kd * g->P));
-  for (int64_t n = n0; n < n1; n++)
+  for (int64_t n = n0; n < n1; n++) {
     for (int64_t gr = 0; gr < g->G; gr++) {
       const T *dy = j->a + (n * g->O + gr * g->Og) * g->P;
       const T *w = j->b + gr * g->Og * g->Kd;
@@ -144,6 +160,8 @@ static void FN(conv_dx_task)(void *ctx, int64_t n0, int64_t n1, int tid) {
         FN(col2im)(g, dcols, dx);
       }
     }
+    FN(conv_epi_image)(j, n, g->C * g->H * g->W, tid);
+  }
 }
 
 /* Weight gradient: thread tid sums images [n0, n1) into its own partial dw. */
@@ -184,21 +202,29 @@ static void FN(conv_dw_task)(void *ctx, int64_t n0, int64_t n1, int tid) {
     }
 }
 
-/* y = conv2d(x, w). dims: see conv_geom. */
-RG_EXPORT void FN(rg_conv2d)(const int32_t *dims, const T *x, const T *w, T *y) {
-  FN(conv_job) j = {conv_geom_of(dims), x, w, y, 0, 0};
+/* The epilogue over the whole output, after a split-GEMM run. */
+static void FN(conv_epi_all)(const FN(conv_job) *j, int64_t total) {
+  if (j->epi && j->split_gemm) rg_parallel_for(total, j->epi, j->epi_ctx);
+}
+
+/* y = conv2d(x, w), then epi (or NULL) over y. dims: see conv_geom. */
+static void FN(conv2d_ep)(const int32_t *dims, const T *x, const T *w, T *y, rg_task_fn epi, void *epi_ctx) {
+  FN(conv_job) j = {conv_geom_of(dims), x, w, y, 0, 0, epi, epi_ctx};
 #if DIRECT3
   j.direct = j.g.N >= rg_pool_threads() && d3_applies(&j.g, j.g.O);
 #endif
   if (j.g.N < rg_pool_threads()) {
     j.split_gemm = 1;
     FN(conv_fwd_task)(&j, 0, j.g.N, 0);
+    FN(conv_epi_all)(&j, j.g.N * j.g.O * j.g.P);
   } else rg_parallel_for(j.g.N, FN(conv_fwd_task), &j);
 }
 
-/* dx = conv2dInputGrad(dy, w), dx of shape [N, C, H, W]. */
-RG_EXPORT void FN(rg_conv2d_input_grad)(const int32_t *dims, const T *dy, const T *w, T *dx) {
-  FN(conv_job) j = {conv_geom_of(dims), dy, w, dx, 0, 0};
+RG_EXPORT void FN(rg_conv2d)(const int32_t *dims, const T *x, const T *w, T *y) { FN(conv2d_ep)(dims, x, w, y, NULL, NULL); }
+
+/* dx = conv2dInputGrad(dy, w), dx of shape [N, C, H, W], then epi (or NULL) over dx. */
+static void FN(conv2d_input_grad_ep)(const int32_t *dims, const T *dy, const T *w, T *dx, rg_task_fn epi, void *epi_ctx) {
+  FN(conv_job) j = {conv_geom_of(dims), dy, w, dx, 0, 0, epi, epi_ctx};
 #if DIRECT3
   if (j.g.N >= rg_pool_threads() && d3_applies(&j.g, j.g.C)) {
     /* wt'[c][o][kh][kw] = w[o][c][2-kh][2-kw] (see conv_direct.h) */
@@ -218,7 +244,12 @@ RG_EXPORT void FN(rg_conv2d_input_grad)(const int32_t *dims, const T *dy, const 
   if (j.g.N < rg_pool_threads()) {
     j.split_gemm = 1;
     FN(conv_dx_task)(&j, 0, j.g.N, 0);
+    FN(conv_epi_all)(&j, j.g.N * j.g.C * j.g.H * j.g.W);
   } else rg_parallel_for(j.g.N, FN(conv_dx_task), &j);
+}
+
+RG_EXPORT void FN(rg_conv2d_input_grad)(const int32_t *dims, const T *dy, const T *w, T *dx) {
+  FN(conv2d_input_grad_ep)(dims, dy, w, dx, NULL, NULL);
 }
 
 typedef struct {
@@ -241,7 +272,7 @@ static void FN(sum_parts_task)(void *ctx, int64_t b, int64_t e, int tid) {
  * into a private copy (no atomics, deterministic for a given thread count); the copies are
  * then added. */
 RG_EXPORT void FN(rg_conv2d_weight_grad)(const int32_t *dims, const T *x, const T *dy, T *dw) {
-  FN(conv_job) j = {conv_geom_of(dims), x, dy, dw, 0, 0};
+  FN(conv_job) j = {conv_geom_of(dims), x, dy, dw, 0, 0, NULL, NULL};
   int threads = rg_pool_threads();
 #if DIRECT3
   j.direct = j.g.N >= threads && d3_applies(&j.g, j.g.O);

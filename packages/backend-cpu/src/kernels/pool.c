@@ -274,21 +274,6 @@ RG_EXPORT void *rg_scratch(int slot, size_t bytes) {
   return scratch[slot].p;
 }
 
-/* ---- the table generated kernels link against ----
- * Kernel objects compiled later (the fused-kernel renderer) are separate .so files; rather
- * than linking them against this one by path, the loader hands each the address of this
- * table through its `rg_bind_runtime`, and they call the pool through it. */
-typedef struct {
-  int version;
-  void (*parallel_for)(int64_t, rg_task_fn, void *);
-  int (*threads)(void);
-  void *(*scratch)(int, size_t);
-} rg_runtime;
-
-static const rg_runtime runtime_table = {1, rg_parallel_for, rg_pool_threads, rg_scratch};
-
-RG_EXPORT const void *rg_runtime_table(void) { return &runtime_table; }
-
 /* ---- for benchmarks and tests ---- */
 
 RG_EXPORT void rg_noop(void) {}

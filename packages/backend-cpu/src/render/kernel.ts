@@ -35,10 +35,18 @@ export interface RenderedKernel {
 const size = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
 
 /**
- * Renders fused kernel `k` as `void name(T *out, const T0 *a0, ...)`; `argTypes[i]` is the
- * dtype of argument buffer i.
+ * How a library kernel's entry point runs its op before its epilogue task rewrites the output
+ * in place (see render/library.ts): given the task's name and the number of flat points the
+ * task spans, the C statements of the entry's body after the context `c` is set up.
  */
-export function renderFused(k: FusedKernel, name: string, argTypes: readonly DType[], d: Dialect): RenderedKernel {
+export type EpilogueEntry = (task: string, points: number) => string[];
+
+/**
+ * Renders fused kernel `k` as `void name(T *out, const T0 *a0, ...)`; `argTypes[i]` is the
+ * dtype of argument buffer i. With `library`, `k` is a library kernel's epilogue: its
+ * `reduced` is the value already in `out`, and the entry runs the op through `library`.
+ */
+export function renderFused(k: FusedKernel, name: string, argTypes: readonly DType[], d: Dialect, library?: EpilogueEntry): RenderedKernel {
   const rank = k.shape.length;
   const red = k.reduce;
   const fullExt = [...k.shape, ...(red?.extents ?? [])];
@@ -92,6 +100,7 @@ export function renderFused(k: FusedKernel, name: string, argTypes: readonly DTy
     ctx.reduced = 'red';
     point.push(`const ${d.type[red.dtype]} red = ${cRoundAcc(C_SPEC, 'acc', acc, red.dtype)};`);
   }
+  if (library) ctx.reduced = 'out[out_at]';
   const epi = new Scope(ctx);
   const value = epi.emit(k.expr);
   point.push(...epi.lines, `out[out_at] = ${value};`);
@@ -132,7 +141,7 @@ export function renderFused(k: FusedKernel, name: string, argTypes: readonly DTy
   const entry = [
     `RG_EXPORT void ${name}(${params.join(', ')}) {`,
     `  ${name}_ctx c = {out${argTypes.map((_, i) => `, a${i}`).join('')}};`,
-    `  rg_run(${n}LL, ${work}LL, ${name}_task, &c);`,
+    ...(library ? library(`${name}_task`, n).map((l) => `  ${l}`) : [`  rg_run(${n}LL, ${work}LL, ${name}_task, &c);`]),
     `}`,
   ];
   const prototype = `void ${name}(${params.join(', ')})`;

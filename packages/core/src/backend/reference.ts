@@ -64,7 +64,11 @@ export const referenceBackend: Backend = {
         dispose() {},
       };
     }
-    const program = schedule(graph, { scalarConst: (i) => (graph.consts[i]!.aval.shape.length === 0 ? consts[i]![0] : undefined) });
+    const program = schedule(graph, {
+      scalarConst: (i) => (graph.consts[i]!.aval.shape.length === 0 ? consts[i]![0] : undefined),
+      // The interpreter runs any epilogue after the op's reference result.
+      libraryEpilogue: () => true,
+    });
     const held = { bytes: 0 };
     const compiled = compileProgram(program, {
       onArena(bytes) {

@@ -286,11 +286,34 @@ function compileIdx(e: Idx, ix: number[]): Thunk {
 
 function compileLibrary(k: LibraryKernel, program: Program): RunKernel {
   const def = primitives[k.op] as (typeof primitives)['dot'];
+  const nOperands = k.argShapes.length;
   const dtypes = k.args.map((id) => program.buffers[id]!.dtype);
   const outAval = { shape: k.shape, dtype: k.dtype };
+  const result = (bufs: TypedArray[]) => {
+    const refs: RefArray[] = k.args
+      .slice(0, nOperands)
+      .map((id, i) => ({ data: bufs[id]!, shape: k.argShapes[i]!, dtype: dtypes[i]! }));
+    return def.reference(refs, k.params as never, outAval);
+  };
+  if (!k.epilogue) return (bufs) => bufs[k.out]!.set(result(bufs));
+  // The epilogue: an elementwise fused kernel whose `reduced` is the op's result there.
+  const rank = k.shape.length;
+  const ix: number[] = new Array(rank).fill(0);
+  const args: TypedArray[] = new Array(k.args.length);
+  const state = { acc: 0 };
+  const root = compileExpr(k.epilogue, ix, args, state);
   return (bufs) => {
-    const refs: RefArray[] = k.args.map((id, i) => ({ data: bufs[id]!, shape: k.argShapes[i]!, dtype: dtypes[i]! }));
-    bufs[k.out]!.set(def.reference(refs, k.params as never, outAval));
+    const r = result(bufs);
+    for (let a = 0; a < args.length; a++) args[a] = bufs[k.args[a]!]!;
+    const out = bufs[k.out]!;
+    for (let d = 0; d < rank; d++) ix[d] = 0;
+    for (let f = 0; f < out.length; f++) {
+      state.acc = r[f]!;
+      out[f] = root();
+      for (let d = rank - 1; d >= 0; d--) {
+        if (++ix[d]! < k.shape[d]!) break;
+        ix[d] = 0;
+      }
+    }
   };
 }
-

@@ -134,16 +134,29 @@ export interface LibraryParams {
 /**
  * A library kernel: the primitive `op` on contiguous row-major input buffers, writing a
  * contiguous row-major output (the primitive's reference implementation defines the result).
+ *
+ * With `epilogue`, elementwise work follows the op inside the same kernel (a convolution's
+ * BatchNorm affine, ReLU and residual add, say): for every point of `shape`, the stored value
+ * is `epilogue` evaluated there, where `{ op: 'reduced' }` stands for the op's result at that
+ * point (rounded to `dtype`) and loads index `args` like a fused kernel's. A backend computes
+ * the op a tile or an image at a time and applies the epilogue while the tile is still in
+ * cache, instead of a second kernel reading the whole result back.
  */
 export interface LibraryKernel<O extends LibraryOp = LibraryOp> {
   readonly kind: 'library';
   readonly op: O;
   readonly params: LibraryParams[O];
+  /**
+   * Buffers read, by program buffer id: the op's operands first (one per `argShapes` entry),
+   * then any further buffers only the epilogue reads.
+   */
   readonly args: readonly number[];
   readonly argShapes: readonly (readonly number[])[];
   readonly out: number;
   readonly shape: readonly number[];
+  /** The op's result dtype, and the output's (an epilogue keeps both the same). */
   readonly dtype: DType;
+  readonly epilogue?: Expr;
 }
 
 export type Kernel = FusedKernel | LibraryKernel;

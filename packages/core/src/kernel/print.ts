@@ -62,12 +62,14 @@ const typed = (b: BufferInfo) => `${bufName(b)}:${SHORT[b.dtype]}[${b.shape.join
 export function kernelToString(k: Kernel, program: Program, index: number): string {
   const buf = (id: number) => program.buffers[id]!;
   const head = `k${index} ${typed(buf(k.out))} <- ${k.kind === 'library' ? k.op : 'fused'}(${k.args.map((a) => bufName(buf(a))).join(', ')})`;
-  if (k.kind === 'library') {
-    const p = JSON.stringify(k.params);
-    return p === '{}' ? head : `${head} ${p}`;
-  }
   const names = axisNamer(k.shape.length);
   const arg = (a: number) => bufName(buf(k.args[a]!));
+  if (k.kind === 'library') {
+    const p = JSON.stringify(k.params);
+    const line = p === '{}' ? head : `${head} ${p}`;
+    if (!k.epilogue) return line;
+    return `${line}\n  then out[${k.shape.map((_, a) => `i${a}`).join(',')}] = ${exprToString(k.epilogue, arg, names)}`;
+  }
   const lines = [head];
   if (k.reduce) {
     const axes = k.reduce.extents.map((n, j) => `r${j}<${n}`).join(', ');

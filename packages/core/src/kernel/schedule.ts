@@ -7,9 +7,13 @@
 // reduction). Everything else is inlined into the expression of each consumer: chains of
 // elementwise ops fuse, and movement ops become index expressions on the loads. A reduction fuses with the chain that feeds it; the
 // elementwise ops applied to its result (with no movement in between) form the kernel's
-// epilogue, and a kernel holds at most one reduction.
+// epilogue, and a kernel holds at most one reduction. Where the backend runs epilogues in
+// its library kernels (`libraryEpilogue`), a library op's result used once, by an elementwise
+// op, is not stored: the elementwise chain that follows it (up to the next value that must
+// be stored) becomes the library kernel's epilogue, as for a reduction.
 import { coerceScalar } from '../dtype.js';
 import { fail } from '../errors.js';
+import type { DType } from '../dtype.js';
 import type { Aval, Eqn, Graph, Var } from '../graph.js';
 import { sizeOf } from '../shape.js';
 import { axis as axisIdx, flatten, isConstIdx, lit } from './idx.js';
@@ -25,6 +29,12 @@ export interface ScheduleOptions {
    * buffer. Default: read the const synchronously where its backend can (`readSync`).
    */
   scalarConst?: (index: number) => number | undefined;
+  /**
+   * Whether the backend can apply an elementwise epilogue inside library op `op` of result
+   * dtype `dtype` (see {@link LibraryKernel.epilogue}). Default: never; every library result
+   * is stored and the ops that follow run as kernels of their own.
+   */
+  libraryEpilogue?: (op: LibraryOp, dtype: DType) => boolean;
 }
 
 interface Fusion {
@@ -34,6 +44,8 @@ interface Fusion {
   cost: number;
   /** Its inlined expression contains a reduction (so it may only flow into elementwise ops). */
   hasReduce: boolean;
+  /** The library op whose result its inlined expression contains (an epilogue in the making). */
+  library?: Eqn;
 }
 
 /** A value shared by several kernels is stored when recomputing it costs at least this much. */
@@ -57,6 +69,7 @@ function decideFusion(
   uses: Map<Var, number>,
   isOutput: Set<Var>,
   literal: Map<Var, number>,
+  libraryEpilogue: ScheduleOptions['libraryEpilogue'],
 ): Map<Var, Fusion> {
   const consumers = new Map<Var, Eqn[]>();
   for (const e of graph.eqns)
@@ -92,25 +105,35 @@ function decideFusion(
   for (const e of graph.eqns) {
     const rule = kernelRules[e.prim];
     const operands = [...new Set(e.inputs)];
-    // A pending reduction may only continue into one elementwise op (its epilogue).
-    let reductions = 0;
+    // A pending reduction or library op may only continue into elementwise ops (its
+    // epilogue), and one kernel holds at most one of them (a library result may reach an
+    // op through several operands: relu reads x twice).
+    let pendingReduce = false;
+    let pendingLibrary: Eqn | undefined;
     for (const u of operands) {
       const f = get(u);
       if (!f.inline) continue;
       if (rule.kind === 'library') materialise(u);
-      else if (f.hasReduce && ((rule.kind !== 'alu' && rule.kind !== 'identity') || reductions++ > 0)) materialise(u);
-      else if (rule.kind === 'randomBits' && f.cost >= STORE_COST) materialise(u);
+      else if (f.hasReduce || f.library) {
+        const fits =
+          elementwise(e) && !pendingReduce && (f.hasReduce ? !pendingLibrary : !pendingLibrary || pendingLibrary === f.library);
+        if (!fits) materialise(u);
+        else if (f.hasReduce) pendingReduce = true;
+        else pendingLibrary = f.library;
+      } else if (rule.kind === 'randomBits' && f.cost >= STORE_COST) materialise(u);
     }
     // What the operands cost where they are inlined (stored ones are loads: free).
     let cost = e.inputs.reduce((c, u) => c + (get(u).inline ? get(u).cost : 0), 0);
     let hasReduce = false;
+    let library: Eqn | undefined;
+    const n = uses.get(e.out) ?? 0;
     switch (rule.kind) {
       case 'alu':
         cost += ALU_COST[rule.op] ?? 1;
-        hasReduce = operands.some((u) => get(u).inline && get(u).hasReduce);
-        break;
+      // falls through
       case 'identity':
         hasReduce = operands.some((u) => get(u).inline && get(u).hasReduce);
+        library = operands.map((u) => get(u)).find((f) => f.inline && f.library)?.library;
         break;
       case 'reduce':
         hasReduce = true;
@@ -121,15 +144,28 @@ function decideFusion(
         break;
       case 'library':
         cost = Infinity;
+        // Used by elementwise ops that meet again (or stored by its consumer after all): an epilogue.
+        if ((n === 1 || reconverges(e.out)) && !isOutput.has(e.out) && libraryEpilogue?.(rule.op, e.out.aval.dtype)) library = e;
         break;
       case 'view':
       case 'iota':
         break;
     }
-    const n = uses.get(e.out) ?? 0;
+    // (A value holding a library op costs Infinity: stored when shared, unless its uses reconverge.)
     const shared = n > 1 && (hasReduce || (cost >= STORE_COST && !reconverges(e.out)));
-    const inline = !(rule.kind === 'library' || isOutput.has(e.out) || shared);
-    fusion.set(e.out, { inline, cost, hasReduce });
+    const inline = !((rule.kind === 'library' && !library) || isOutput.has(e.out) || shared);
+    fusion.set(e.out, { inline, cost, hasReduce, ...(library ? { library } : {}) });
+  }
+
+  // A library op becomes the epilogue kernel of the one stored value that holds it, when that
+  // value keeps the op's dtype (not a comparison or a cast); otherwise the op's result is
+  // stored and the values holding it load it, as without epilogues.
+  const roots = new Map<Eqn, Var[]>();
+  for (const [v, f] of fusion)
+    if (f.library && !f.inline) roots.set(f.library, [...(roots.get(f.library) ?? []), v]);
+  for (const [lib, vs] of roots) {
+    const keep = vs.length === 1 && (vs[0] === lib.out || vs[0]!.aval.dtype === lib.out.aval.dtype);
+    if (!keep) get(lib.out).inline = false;
   }
   return fusion;
 }
@@ -167,7 +203,7 @@ export function schedule(graph: Graph, options: ScheduleOptions = {}): Program {
     if (value !== undefined) literal.set(v, coerceScalar(value, v.aval.dtype));
   });
 
-  const fusion = decideFusion(graph, producer, uses, isOutput, literal);
+  const fusion = decideFusion(graph, producer, uses, isOutput, literal, options.libraryEpilogue);
 
   // Buffers: inputs, consts that stay buffers, and every materialised equation output.
   const buffers: { dtype: Aval['dtype']; shape: readonly number[]; role: BufferRole | null }[] = [];
@@ -191,9 +227,12 @@ export function schedule(graph: Graph, options: ScheduleOptions = {}): Program {
   });
 
   const kernels: Kernel[] = [];
-  const ctx: BuildContext = { producer, bufferOf, literal };
+  const ctx: BuildContext = { producer, bufferOf, literal, epilogueOf: new Map() };
   for (const e of graph.eqns) {
-    if (fusion.get(e.out)!.inline) continue;
+    const f = fusion.get(e.out)!;
+    if (f.inline) continue;
+    const lib = f.library;
+    if (lib && lib !== e && fusion.get(lib.out)!.inline) ctx.epilogueOf.set(e.out, lib);
     const oi = outputIndex.get(e.out);
     const id = newBuffer(e.out.aval, oi === undefined ? null : { kind: 'output', index: oi });
     if (oi !== undefined) outputs[oi] = id;
@@ -232,6 +271,22 @@ interface BuildContext {
   producer: Map<Var, Eqn>;
   bufferOf: Map<Var, number>;
   literal: Map<Var, number>;
+  /** Stored values computed as the epilogue of a library op: the op's equation. */
+  epilogueOf: Map<Var, Eqn>;
+}
+
+function libraryKernel(e: Eqn, args: number[], out: number, epilogue?: Expr): LibraryKernel {
+  return {
+    kind: 'library',
+    op: e.prim as LibraryOp,
+    params: e.params as LibraryKernel['params'],
+    args,
+    argShapes: e.inputs.map((u) => u.aval.shape),
+    out,
+    shape: e.out.aval.shape,
+    dtype: e.out.aval.dtype,
+    ...(epilogue ? { epilogue } : {}),
+  };
 }
 
 /**
@@ -240,19 +295,17 @@ interface BuildContext {
  */
 function buildKernel(v: Var, out: number, ctx: BuildContext, own: boolean): Kernel {
   const e = own ? ctx.producer.get(v) : undefined;
-  if (e && kernelRules[e.prim].kind === 'library') {
-    const args = e.inputs.map((u) => ctx.bufferOf.get(u) ?? fail('schedule', `internal error: ${e.prim} operand has no buffer`));
-    const k: LibraryKernel = {
-      kind: 'library',
-      op: e.prim as LibraryOp,
-      params: e.params as LibraryKernel['params'],
-      args,
-      argShapes: e.inputs.map((u) => u.aval.shape),
-      out,
-      shape: v.aval.shape,
-      dtype: v.aval.dtype,
-    };
-    return k;
+  const operands = (lib: Eqn) =>
+    lib.inputs.map((u) => ctx.bufferOf.get(u) ?? fail('schedule', `internal error: ${lib.prim} operand has no buffer`));
+  if (e && kernelRules[e.prim].kind === 'library') return libraryKernel(e, operands(e), out);
+  const lib = own ? ctx.epilogueOf.get(v) : undefined;
+  if (lib) {
+    // The op's operands come first in args (repeats kept: one per operand); the epilogue's
+    // own loads are appended after them.
+    const b = new FusedBuilder(ctx, v.aval.shape, lib);
+    b.args.push(...operands(lib));
+    const expr = b.compute(v, v.aval.shape.map((_, a) => axisIdx(a)), true);
+    return libraryKernel(lib, b.args, out, expr);
   }
   const b = new FusedBuilder(ctx, v.aval.shape);
   const root = v.aval.shape.map((_, a) => axisIdx(a));
@@ -279,6 +332,8 @@ class FusedBuilder {
   constructor(
     private readonly ctx: BuildContext,
     shape: readonly number[],
+    /** The library op this expression is the epilogue of (its result is `reduced`). */
+    private readonly library?: Eqn,
   ) {
     this.ext = [...shape];
   }
@@ -354,7 +409,8 @@ class FusedBuilder {
         };
       }
       case 'library':
-        return fail('schedule', `internal error: ${e.prim} is not materialised`);
+        if (e !== this.library || !epilogue) fail('schedule', `internal error: ${e.prim} is not materialised`);
+        return { op: 'reduced', dtype };
     }
   }
 }
