@@ -260,6 +260,29 @@ export function describeConformance(backendName: string, profile: ConformancePro
       for (const [i, r] of g0.entries()) await compare(g1[i]!, r, `block grad ${i}`, { rtol: 2e-3, sums: true });
     });
 
+    it('epilogue chains after library ops (inference conv/BN/add/ReLU, matmul + bias + tanh, an SGD step)', async () => {
+      // Backends that fold elementwise chains into their library kernels run them there;
+      // the others run them as fused kernels. Either way the values are the reference's.
+      const dtype = 'float32';
+      const t = (b: string, data: TypedArray, shape: number[]) => on(b, { data, shape, dtype });
+      const x = randomData(dtype, 4 * 8 * 8 * 8, 61);
+      const w = randomData(dtype, 8 * 8 * 9, 62);
+      const scale = randomData(dtype, 8, 63);
+      const shift = randomData(dtype, 8, 64);
+      const col = (v: Tensor) => reshape(v, [1, 8, 1, 1]);
+      const infer = (xx: Tensor, ww: Tensor, s: Tensor, b: Tensor) => relu(add(add(mul(conv2d(xx, ww, { padding: 1 }), col(s)), col(b)), xx));
+      const args = (b: string) => [t(b, x, [4, 8, 8, 8]), t(b, w, [8, 8, 3, 3]), t(b, scale, [8]), t(b, shift, [8])] as const;
+      await compare(jit(infer)(...args(backendName)), infer(...args(REF)), 'conv + BN + add + ReLU', { rtol: 1e-4, sums: true });
+      const a = randomData(dtype, 2 * 5 * 7, 65);
+      const m = randomData(dtype, 2 * 7 * 9, 66);
+      const bias = randomData(dtype, 9, 67);
+      const mm = (p: Tensor, q: Tensor, c: Tensor) => tanh(add(matmul(p, q), c));
+      const margs = (b: string) => [t(b, a, [2, 5, 7]), t(b, m, [2, 7, 9]), t(b, bias, [9])] as const;
+      await compare(jit(mm)(...margs(backendName)), mm(...margs(REF)), 'matmul + bias + tanh', { rtol: 1e-4, sums: true });
+      const step = (ww: Tensor, xx: Tensor) => sub(ww, mul(grad((v: Tensor) => sum(square(conv2d(xx, v, { padding: 1 }))))(ww), 1e-3));
+      await compare(jit(step)(t(backendName, w, [8, 8, 3, 3]), t(backendName, x, [4, 8, 8, 8])), step(t(REF, w, [8, 8, 3, 3]), t(REF, x, [4, 8, 8, 8])), 'SGD step on a conv weight', { rtol: 1e-4, sums: true });
+    });
+
     it('random bits, uniform and normal are bit-identical to the reference', async () => {
       for (const seed of [0, 42, 2 ** 40 + 3]) {
         const draw = (b: string) => {
