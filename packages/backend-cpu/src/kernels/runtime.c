@@ -10,23 +10,9 @@
  * Kernel objects compiled later (the fused-kernel renderer) are separate .so files; rather
  * than linking them against this one by path, the loader hands each the address of this
  * table through its `rg_bind_runtime`, and they call the pool and the library kernels (those
- * with a generated epilogue) through it. The generated prelude declares the same struct. */
-typedef struct {
-  int version;
-  void (*parallel_for)(int64_t, rg_task_fn, void *);
-  int (*threads)(void);
-  void *(*scratch)(int, size_t);
-  void (*conv2d_f32)(const int32_t *, const float *, const float *, float *, rg_task_fn, void *);
-  void (*conv2d_input_grad_f32)(const int32_t *, const float *, const float *, float *, rg_task_fn, void *);
-  void (*conv2d_weight_grad_f32)(const int32_t *, const float *, const float *, float *);
-  void (*conv2d_f64)(const int32_t *, const double *, const double *, double *, rg_task_fn, void *);
-  void (*conv2d_input_grad_f64)(const int32_t *, const double *, const double *, double *, rg_task_fn, void *);
-  void (*conv2d_weight_grad_f64)(const int32_t *, const double *, const double *, double *);
-  void (*sgemm)(int64_t, int64_t, int64_t, int64_t, const float *, int64_t, int64_t, int, const float *, int64_t, int64_t, int,
-                float *, int64_t, int64_t, int);
-  void (*dgemm)(int64_t, int64_t, int64_t, int64_t, const double *, int64_t, int64_t, int, const double *, int64_t, int64_t, int,
-                double *, int64_t, int64_t, int);
-} rg_runtime;
+ * with a generated epilogue) through it. rg_table.h declares it for both sides: the generated
+ * prelude embeds that file's text. */
+#include "rg_table.h"
 
 static const rg_runtime runtime_table = {
     2,

@@ -2,6 +2,7 @@
 // macros (no #include), the scalar functions whose JS semantics need more than one C
 // operator (core's C-like helpers), and the binding to the runtime's thread pool.
 import { cArithHelpers, cIndexHelpers, cMinMaxHelpers, type CLikeHelperOptions } from '@resgrad/core';
+import { kernelSource } from '../csource.js';
 import { C_SPEC } from './spec.js';
 
 const HELPERS: CLikeHelperOptions = { qualifier: 'RG_INLINE', indexTypes: [C_SPEC.i64], unroll: false };
@@ -17,25 +18,10 @@ typedef __UINT8_TYPE__ uint8_t;
 `;
 
 const RUNTIME = String.raw`/* The runtime's thread pool and library kernels, reached through the table
- * rg_runtime_table() returns (see kernels/runtime.c, which declares the same struct); bound
- * once per loaded object by rg_bind_runtime. */
+ * rg_runtime_table() returns (kernels/rg_table.h, embedded below; see kernels/runtime.c);
+ * bound once per loaded object by rg_bind_runtime. */
 typedef void (*rg_task_fn)(void *ctx, int64_t begin, int64_t end, int tid);
-typedef struct {
-  int version;
-  void (*parallel_for)(int64_t, rg_task_fn, void *);
-  int (*threads)(void);
-  void *(*scratch)(int, __SIZE_TYPE__);
-  void (*conv2d_f32)(const int32_t *, const float *, const float *, float *, rg_task_fn, void *);
-  void (*conv2d_input_grad_f32)(const int32_t *, const float *, const float *, float *, rg_task_fn, void *);
-  void (*conv2d_weight_grad_f32)(const int32_t *, const float *, const float *, float *);
-  void (*conv2d_f64)(const int32_t *, const double *, const double *, double *, rg_task_fn, void *);
-  void (*conv2d_input_grad_f64)(const int32_t *, const double *, const double *, double *, rg_task_fn, void *);
-  void (*conv2d_weight_grad_f64)(const int32_t *, const double *, const double *, double *);
-  void (*sgemm)(int64_t, int64_t, int64_t, int64_t, const float *, int64_t, int64_t, int, const float *, int64_t, int64_t, int,
-                float *, int64_t, int64_t, int);
-  void (*dgemm)(int64_t, int64_t, int64_t, int64_t, const double *, int64_t, int64_t, int, const double *, int64_t, int64_t, int,
-                double *, int64_t, int64_t, int);
-} rg_runtime;
+${kernelSource(['rg_table.h'])}
 static const rg_runtime *rg_rt;
 RG_EXPORT void rg_bind_runtime(const void *table) { rg_rt = (const rg_runtime *)table; }
 /* Runs fn over [0, n) on the pool when the work is worth a region, else on this thread. */
