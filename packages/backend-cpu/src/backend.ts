@@ -236,7 +236,8 @@ export const cpuBackend: Backend = {
     const consts = graph.constValues.map((t: Tensor) => hostData(t.concrete('compile').buffer));
     const program = schedule(graph, {
       scalarConst: (i) => (graph.consts[i]!.aval.shape.length === 0 ? consts[i]![0] : undefined),
-      libraryEpilogue: cpuLibraryEpilogue,
+      // RESGRAD_CPU_EPILOGUES=0 stores every library result (for comparisons).
+      ...(process.env.RESGRAD_CPU_EPILOGUES === '0' ? {} : { libraryEpilogue: cpuLibraryEpilogue }),
     });
     return compileCpuProgram(program, consts);
   },
