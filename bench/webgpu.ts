@@ -1,18 +1,21 @@
-// `npm run bench -- webgpu [--size=N] [--repeats=N] [--batch=N]`: matmul GFLOP/s and ResNet-20
-// training-step images/s (forward + backward + SGD momentum, one jitted step) on whatever WebGPU
-// adapter is present (a GPU, or the SwiftShader CPU adapter: run
-// `eval "$(scripts/setup-webgpu-adapter.sh | sed 's/^/export /')"` first on a GPU-less machine).
-// Each timed run is one jitted matmul, submitted and awaited (read of one element), so the
-// figure includes a submission and a readback; the pipeline is compiled in the warm-up.
-// Never asserts speed.
-import { jit, matmul, random, slice, type Tensor } from '@resgrad/core';
+// `npm run bench -- webgpu [--size=N] [--repeats=N] [--batch=N]`: matmul GFLOP/s, long
+// reductions (with subgroup operations where the device has them, and with the workgroup tree
+// on the same device), and ResNet-20 training-step images/s (forward + backward + SGD
+// momentum, one jitted step) on whatever WebGPU adapter is present (a GPU, or the SwiftShader
+// CPU adapter: run `eval "$(scripts/setup-webgpu-adapter.sh | sed 's/^/export /')"` first on a
+// GPU-less machine). Where the device has 'shader-f16', the matmul is also timed with f16
+// tiles (matmulPrecision 'f16'). Each timed run is one jitted call, submitted and awaited (read
+// of one element), so the figure includes a submission and a readback; the pipeline is
+// compiled in the warm-up. `--subgroups=0` turns subgroup reductions off for the whole run (an
+// A/B of the training step). Never asserts speed.
+import { jit, matmul, random, registerBackend, setDefaultBackend, slice, sum, type Tensor } from '@resgrad/core';
 import { resnetTrainSetup } from './lib/resnet-step.js';
-import { initWebGPU } from '@resgrad/backend-webgpu';
+import { initWebGPU, WebGPUBackend } from '@resgrad/backend-webgpu';
 import { median, now } from './lib/measure.js';
 import { emit, numericFlags, printSummary } from './lib/report.js';
 
-const flags = numericFlags(process.argv.slice(2), { size: 0, repeats: 5, warmup: 2, batch: 0 });
-const gpu = await initWebGPU();
+const flags = numericFlags(process.argv.slice(2), { size: 0, repeats: 5, warmup: 2, batch: 0, subgroups: 1 });
+const gpu = await initWebGPU({ subgroups: flags.subgroups !== 0 });
 if ('unavailable' in gpu) {
   console.error(`bench webgpu: the webgpu backend is unavailable: ${gpu.unavailable}`);
   process.exit(1);
@@ -21,28 +24,74 @@ if ('unavailable' in gpu) {
 const cpuAdapter = /swiftshader|llvmpipe|lavapipe/i.test(gpu.description);
 const sizes = flags.size ? [flags.size] : cpuAdapter ? [128, 256, 512] : [256, 512, 1024, 2048, 4096];
 
-const corner = jit((c: Tensor) => slice(c, [0, 0], [1, 1]));
-const full = jit((a: Tensor, b: Tensor) => matmul(a, b));
-for (const n of sizes) {
-  const [k1, k2] = random.split(random.key(n, { backend: 'webgpu' }), 2);
-  const a = random.uniform(k1!, [n, n]);
-  const b = random.uniform(k2!, [n, n]);
-  // the product stays on the device; reading one element of it waits for the submission
-  const once = async () => {
-    const c = full(a, b);
-    await corner(c).dataAsync();
-    c.dispose();
-  };
-  for (let i = 0; i < flags.warmup; i++) await once();
+const device: WebGPUBackend = gpu;
+const features = { subgroups: gpu.shaderFeatures.subgroups, matmul_precision: gpu.matmulPrecision };
+
+/** Median ms of `run` (one submission, awaited through a read) after the warm-up. */
+async function time(run: () => Promise<void>): Promise<number> {
+  for (let i = 0; i < flags.warmup; i++) await run();
   const times: number[] = [];
   for (let i = 0; i < flags.repeats; i++) {
     const t0 = now();
-    await once();
+    await run();
     times.push(now() - t0);
   }
-  const ms = median(times);
-  const gflops = Number(((2 * n * n * n) / (ms * 1e6)).toFixed(2));
-  emit({ bench: 'webgpu_matmul', backend: 'webgpu', value: gflops, unit: 'GFLOP/s', n, ms: Number(ms.toFixed(2)), adapter: gpu.description, repeats: flags.repeats }, `${n}x${n} ${ms.toFixed(1)} ms`);
+  return median(times);
+}
+
+/** A second backend on the same device with other shader choices (registered as `name`). */
+function variant(name: string, options: ConstructorParameters<typeof WebGPUBackend>[1]): string {
+  const b = new WebGPUBackend(device.acquired, { ...options, name });
+  registerBackend({ name, priority: -1, load: () => b });
+  return name;
+}
+const backends = [{ name: 'webgpu', ...features }];
+if (gpu.device.features.has('shader-f16')) backends.push({ name: variant('webgpu-f16', { matmulPrecision: 'f16' }), subgroups: features.subgroups, matmul_precision: 'f16' });
+else console.error(`bench webgpu: ${gpu.description} has no 'shader-f16': f16 matmul tiles not measured`);
+setDefaultBackend('webgpu'); // registering a backend resets the default
+
+const corner = jit((c: Tensor) => slice(c, [0, 0], [1, 1]));
+const full = jit((a: Tensor, b: Tensor) => matmul(a, b));
+for (const { name, ...how } of backends) {
+  for (const n of sizes) {
+    const [k1, k2] = random.split(random.key(n, { backend: name }), 2);
+    const a = random.uniform(k1!, [n, n]);
+    const b = random.uniform(k2!, [n, n]);
+    // the product stays on the device; reading one element of it waits for the submission
+    const ms = await time(async () => {
+      const c = full(a, b);
+      await corner(c).dataAsync();
+      c.dispose();
+    });
+    const gflops = Number(((2 * n * n * n) / (ms * 1e6)).toFixed(2));
+    emit({ bench: 'webgpu_matmul', backend: name, value: gflops, unit: 'GFLOP/s', n, ms: Number(ms.toFixed(2)), ...how, adapter: gpu.description, repeats: flags.repeats }, `${n}x${n} ${ms.toFixed(1)} ms (${how.matmul_precision})`);
+  }
+}
+
+// Long reductions: a BatchNorm statistic of ResNet-20's first stage (sum over N, H, W of
+// [16, 16, 32, 32]: 16 outputs of 16384 terms) and row sums of [64, 4096]; with subgroups
+// (where available) and with the workgroup-memory tree on the same device.
+{
+  const reducers = [{ name: 'webgpu', subgroups: features.subgroups }];
+  if (features.subgroups) reducers.push({ name: variant('webgpu-tree', { subgroups: false }), subgroups: false });
+  setDefaultBackend('webgpu');
+  const first = jit((c: Tensor) => slice(c, [0], [1]));
+  for (const [shape, axes] of [[[16, 16, 32, 32], [0, 2, 3]], [[64, 4096], [1]]] as const) {
+    const f = jit((x: Tensor) => sum(x, [...axes]));
+    for (const { name, subgroups } of reducers) {
+      const x = random.uniform(random.key(1, { backend: name }), [...shape]);
+      const ms = await time(async () => {
+        const s = f(x);
+        await first(s).dataAsync();
+        s.dispose();
+      });
+      const elements = shape.reduce((a, b) => a * b, 1);
+      emit(
+        { bench: 'webgpu_reduce_sum', backend: name, value: Number(ms.toFixed(2)), unit: 'ms', shape: [...shape], axes: [...axes], subgroups, melem_per_s: Number((elements / (ms * 1e3)).toFixed(1)), adapter: gpu.description, repeats: flags.repeats },
+        `sum [${shape.join(', ')}] over [${axes.join(', ')}] (${subgroups ? 'subgroups' : 'tree'})`,
+      );
+    }
+  }
 }
 // ResNet-20 training step: the state stays on the device; reading the loss waits for the step.
 {
@@ -65,7 +114,7 @@ for (const n of sizes) {
   }
   const ms = median(times);
   emit(
-    { bench: 'webgpu_resnet20_train', backend: 'webgpu', value: Number(((batch * 1000) / ms).toFixed(2)), unit: 'images/s', batch, ms: Number(ms.toFixed(1)), first_step_ms: Number(firstMs.toFixed(0)), adapter: gpu.description, repeats: times.length },
+    { bench: 'webgpu_resnet20_train', backend: 'webgpu', value: Number(((batch * 1000) / ms).toFixed(2)), unit: 'images/s', batch, ms: Number(ms.toFixed(1)), first_step_ms: Number(firstMs.toFixed(0)), ...features, adapter: gpu.description, repeats: times.length },
     `batch ${batch}: ${ms.toFixed(0)} ms/step, first step (compiles) ${firstMs.toFixed(0)} ms`,
   );
 }

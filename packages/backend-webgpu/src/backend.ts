@@ -8,11 +8,13 @@ import {
   schedule, type Backend, type DeviceBuffer, type DType, type Executable, type Graph, type Kernel, type Program, type Tensor, type TypedArray,
 } from '@resgrad/core';
 import type { AcquiredDevice } from './device.js';
+import { decideFeatures, featureSupport, type MatmulPrecision } from './features.js';
 import { PipelineCache, WebGPUKernelError } from './pipelines.js';
 import { BufferPool, roundBytes, USAGE } from './pool.js';
 import { layoutBindings, type BindingLayout } from './wgsl/bindings.js';
 import { wgslType } from './wgsl/dialect.js';
 import type { Grid } from './wgsl/dispatch.js';
+import type { ShaderFeatures } from './wgsl/features.js';
 import { renderFused, type RenderedShader, type RenderLimits } from './wgsl/fused.js';
 import { renderLibrary } from './wgsl/library.js';
 
@@ -71,6 +73,23 @@ export interface WebGPUBackendOptions {
   readonly name?: string;
   /** Limits to use instead of the device's; each is clamped to the device's own. */
   readonly limits?: Partial<DeviceLimits>;
+  /**
+   * Whether reductions combine their partials with subgroup operations where the device has
+   * 'subgroups' (default true); false keeps the workgroup-memory tree everywhere.
+   */
+  readonly subgroups?: boolean;
+  /**
+   * Precision of float32 matmuls and convolutions (see {@link MatmulPrecision}): 'f32' (exact,
+   * the default) or 'f16' (f16 workgroup tiles, f32 accumulation). 'f16' throws on a device
+   * without 'shader-f16'. When absent, RESGRAD_WEBGPU_MATMUL_PRECISION decides ('f16' there is
+   * ignored with a one-line warning on a device without 'shader-f16').
+   */
+  readonly matmulPrecision?: MatmulPrecision;
+  /**
+   * @internal Tests only: with matmulPrecision 'f16', store the tiles as f16 values packed in
+   * u32 words (pack2x16float, core WGSL), so the f16 numerics run without 'shader-f16'.
+   */
+  readonly packedF16Tiles?: boolean;
 }
 
 /** The `webgpu` backend on one acquired device. */
@@ -81,6 +100,10 @@ export class WebGPUBackend implements Backend {
   /** Kept reachable for the device's lifetime (see {@link AcquiredDevice.gpu}). */
   readonly acquired: AcquiredDevice;
   readonly limits: DeviceLimits;
+  /** The optional WGSL capabilities its shaders use (subgroup reductions, f16 GEMM tiles). */
+  readonly shaderFeatures: ShaderFeatures;
+  /** The precision of its float32 matmuls and convolutions. */
+  readonly matmulPrecision: MatmulPrecision;
   /** Whether `destroy` was called (the device then belongs to nobody). */
   private destroyed = false;
   readonly pipelines: PipelineCache;
@@ -116,6 +139,13 @@ export class WebGPUBackend implements Backend {
     const o = options.limits ?? {};
     for (const k of Object.keys(o) as (keyof DeviceLimits)[])
       (this.limits as Record<keyof DeviceLimits, number>)[k] = Math.min(o[k]!, this.limits[k]);
+    const decision = decideFeatures(
+      { subgroups: options.subgroups, matmulPrecision: options.matmulPrecision, packedF16Tiles: options.packedF16Tiles },
+      featureSupport(acquired.gpu, this.device, acquired.description),
+    );
+    this.shaderFeatures = decision.features;
+    this.matmulPrecision = decision.matmulPrecision;
+    if (decision.notice) console.warn(decision.notice);
     this.pipelines = new PipelineCache(this.device);
     this.pool = new BufferPool(this.device, USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST, 'resgrad storage');
     this.staging = new BufferPool(this.device, USAGE.MAP_READ | USAGE.COPY_DST, 'resgrad readback', 64 * 2 ** 20);
@@ -222,7 +252,8 @@ export class WebGPUBackend implements Backend {
   render(k: Kernel, program: Program, name: string): { shader: RenderedShader; layout: BindingLayout } {
     const args = k.args.map((id) => ({ dtype: program.buffers[id]!.dtype, size: program.buffers[id]!.size }));
     const layout = layoutBindings(args, this.limits.maxStorageBuffersPerShaderStage);
-    const shader = k.kind === 'fused' ? renderFused(k, layout, this.limits, name) : renderLibrary(k, layout, this.limits, name);
+    const shader =
+      k.kind === 'fused' ? renderFused(k, layout, this.limits, name, this.shaderFeatures) : renderLibrary(k, layout, this.limits, name, this.shaderFeatures);
     return { shader, layout };
   }
 

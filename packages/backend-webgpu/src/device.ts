@@ -29,7 +29,19 @@ export interface AcquireOptions {
    * Default: the comma-separated list in RESGRAD_WEBGPU_DAWN, else none.
    */
   readonly dawnOptions?: readonly string[];
+  /**
+   * Optional device features to request where the adapter offers them (default
+   * {@link OPTIONAL_FEATURES}); `[]` requests none, for a baseline device.
+   */
+  readonly features?: readonly GPUFeatureName[];
 }
+
+/**
+ * Features the backend can use when present: 'subgroups' (reductions combine partials with
+ * subgroup operations) and 'shader-f16' (the opt-in f16 matmul tiles). Requesting a feature
+ * costs nothing where it is unused.
+ */
+export const OPTIONAL_FEATURES: readonly GPUFeatureName[] = ['subgroups', 'shader-f16'];
 
 /** Limits the backend raises to the adapter's maximum (the defaults are far lower). */
 const RAISED_LIMITS = [
@@ -104,11 +116,19 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
     const v = (adapter.limits as unknown as Record<string, number | undefined>)[k];
     if (typeof v === 'number') requiredLimits[k] = v;
   }
+  const offered = adapter.features;
+  const requiredFeatures = (opts.features ?? OPTIONAL_FEATURES).filter((f) => offered.has(f));
   let device: GPUDevice;
   try {
-    device = await adapter.requestDevice({ requiredLimits });
+    device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   } catch (e) {
-    return { unavailable: `${entry.source}: requestDevice failed on ${describeAdapter(adapter)}: ${(e as Error).message}` };
+    // An adapter that lists a feature should grant it; if one does not, do without.
+    if (!requiredFeatures.length) return { unavailable: `${entry.source}: requestDevice failed on ${describeAdapter(adapter)}: ${(e as Error).message}` };
+    try {
+      device = await adapter.requestDevice({ requiredLimits });
+    } catch (e2) {
+      return { unavailable: `${entry.source}: requestDevice failed on ${describeAdapter(adapter)}: ${(e2 as Error).message}` };
+    }
   }
   return { gpu: entry.gpu, device, adapter, description: describeAdapter(adapter), source: entry.source };
 }

@@ -7,15 +7,17 @@
 // becomes available after `await initWebGPU()`; until then, and when no adapter is found,
 // the registry reports it unavailable with the reason.
 import { registerBackend, type Backend } from '@resgrad/core';
-import { WebGPUBackend } from './backend.js';
+import { WebGPUBackend, type WebGPUBackendOptions } from './backend.js';
 import { acquireDevice, type AcquireOptions } from './device.js';
 
 export { WebGPUBackend, type WebGPUBuffer, type WebGPUExecutable, type DeviceLimits, type WebGPUBackendOptions } from './backend.js';
-export { acquireDevice, describeAdapter, type AcquiredDevice, type AcquireOptions } from './device.js';
+export { acquireDevice, describeAdapter, OPTIONAL_FEATURES, type AcquiredDevice, type AcquireOptions } from './device.js';
+export { decideFeatures, MATMUL_PRECISION_ENV, subgroupsAvailable, type FeatureDecision, type FeatureRequest, type FeatureSupport, type MatmulPrecision } from './features.js';
 export { PipelineCache, WebGPUKernelError, compilationMessages, hashWgsl } from './pipelines.js';
 export { BufferPool, roundBytes, type PoolStats } from './pool.js';
 export { renderFused, useWorkgroupReduction, type RenderedShader, type RenderLimits } from './wgsl/fused.js';
 export { renderLibrary } from './wgsl/library.js';
+export { BASELINE_SHADER_FEATURES, type GemmTileFormat, type ShaderFeatures } from './wgsl/features.js';
 export { layoutBindings, type BindingLayout, type ArgSlot } from './wgsl/bindings.js';
 export { WGSL_DIALECT, WGSL_TYPE, alu as wgslAlu, literal as wgslLiteral, type WgslDType } from './wgsl/dialect.js';
 export { WGSL_PRELUDE } from './wgsl/prelude.js';
@@ -33,10 +35,14 @@ function register(): void {
 }
 register();
 
+/** Options of {@link initWebGPU}: the device's, and the backend's precision choices. */
+export type InitOptions = AcquireOptions & Pick<WebGPUBackendOptions, 'subgroups' | 'matmulPrecision'>;
+
 /**
  * Acquires a WebGPU device (once; later calls return the same result) and makes the 'webgpu'
  * backend available to the registry, or records why it is not (the reason names what is
- * missing: no navigator.gpu, no `webgpu` package, no adapter).
+ * missing: no navigator.gpu, no `webgpu` package, no adapter). The promise rejects when an
+ * option cannot be met (`matmulPrecision: 'f16'` on a device without 'shader-f16').
  *
  * @example
  * ```ts
@@ -46,9 +52,9 @@ register();
  * const y = await matmul(x, w).dataAsync(); // WebGPU has no synchronous readback
  * ```
  */
-export function initWebGPU(opts: AcquireOptions = {}): Promise<WebGPUBackend | { unavailable: string }> {
+export function initWebGPU(opts: InitOptions = {}): Promise<WebGPUBackend | { unavailable: string }> {
   pending ??= acquireDevice(opts).then((r) => {
-    const result = 'unavailable' in r ? r : new WebGPUBackend(r);
+    const result = 'unavailable' in r ? r : new WebGPUBackend(r, { subgroups: opts.subgroups, matmulPrecision: opts.matmulPrecision });
     state = result;
     register();
     return result;

@@ -2,12 +2,16 @@
 // - elementwise, and reductions with many outputs: one invocation per output element, which
 //   loops over the reduction axes (if any) and then evaluates the epilogue;
 // - reductions with few outputs and a long reduction: one workgroup per output element, each
-//   invocation folding a strided share of the reduction, then a tree in workgroup memory.
-import { indent, Scope, type DType, type ExprContext, type FusedKernel, type Reduction } from '@resgrad/core';
+//   invocation folding a strided share of the reduction, then the workgroup's partials
+//   combined (reduce.ts: subgroup operations where the backend allows them, else a tree in
+//   workgroup memory).
+import { indent, Scope, type DType, type ExprContext, type FusedKernel } from '@resgrad/core';
 import { declareBindings, loadArg, type BindingLayout } from './bindings.js';
-import { literal, WGSL_DIALECT, wgslType } from './dialect.js';
+import { WGSL_DIALECT, wgslType } from './dialect.js';
 import { ENTRY_ARGS, gridFor, GROUP_INDEX, type Grid } from './dispatch.js';
+import { BASELINE_SHADER_FEATURES, type ShaderFeatures } from './features.js';
 import { WGSL_PRELUDE } from './prelude.js';
+import { folder, workgroupCombine } from './reduce.js';
 import { WGSL_SYNTAX } from './syntax.js';
 
 /** Device limits a renderer must respect. */
@@ -40,24 +44,6 @@ function decode(flat: string, shape: readonly number[], name: (k: number) => str
   return lines;
 }
 
-/** The fold of one value into an accumulator, and the combination of two partials. */
-function folder(red: Reduction): { init: string; fold: (acc: string, v: string) => string; accType: string; empty: string } {
-  const t = wgslType(red.dtype, 'reduction');
-  const isFloat = red.dtype === 'float32';
-  if (red.op === 'sum') return { init: literal(0, red.dtype), fold: (acc, v) => `${acc} = ${acc} + ${v};`, accType: t, empty: literal(0, red.dtype) };
-  if (isFloat)
-    // NaN sticks: once acc is NaN, `v > acc` is false and only another NaN replaces it.
-    return {
-      init: '(-rg_inf())',
-      fold: (acc, v) => `if (rg_isnan(${v}) || ${v} > ${acc}) { ${acc} = ${v}; }`,
-      accType: t,
-      empty: '(-rg_inf())',
-    };
-  // int max: the reference starts at -Infinity and rounds with `| 0`, so an empty max is 0.
-  const lowest = red.dtype === 'int32' ? 'i32(-2147483647 - 1)' : '0u';
-  return { init: lowest, fold: (acc, v) => `${acc} = max(${acc}, ${v});`, accType: t, empty: literal(0, red.dtype) };
-}
-
 /** Converts a body value of dtype `from` to the accumulator's dtype `to`. */
 function toAcc(v: string, from: DType, to: DType): string {
   if (from === to) return v;
@@ -80,8 +66,17 @@ export function useWorkgroupReduction(outputs: number, reduced: number): boolean
   return reduced >= 128 && outputs <= 16384;
 }
 
-/** Renders fused kernel `k` with argument bindings `layout`. */
-export function renderFused(k: FusedKernel, layout: BindingLayout, limits: RenderLimits, name = 'kernel'): RenderedShader {
+/**
+ * Renders fused kernel `k` with argument bindings `layout` within the adapter's `limits`;
+ * `features` says which optional WGSL capabilities it may use (default: none).
+ */
+export function renderFused(
+  k: FusedKernel,
+  layout: BindingLayout,
+  limits: RenderLimits,
+  name = 'kernel',
+  features: ShaderFeatures = BASELINE_SHADER_FEATURES,
+): RenderedShader {
   const rank = k.shape.length;
   const n = prod(k.shape);
   const red = k.reduce;
@@ -112,16 +107,17 @@ export function renderFused(k: FusedKernel, layout: BindingLayout, limits: Rende
 
   if (red && rTotal > 0 && useWorkgroupReduction(n, rTotal)) {
     const wg = reductionWorkgroup(limits);
-    const f = folder(red);
+    const f = folder(red.op, red.dtype);
+    const combine = workgroupCombine(f, wg, features.subgroups);
     const s = new Scope(ctx());
     const v = s.emit(red.body);
-    // combining partials is a fold of one partial into another
     const code = [
+      ...combine.directives,
       ...header,
-      `var<workgroup> partial: array<${f.accType}, ${wg}>;`,
+      ...combine.decls,
       '',
       `@compute @workgroup_size(${wg})`,
-      `fn main(${ENTRY_ARGS}) {`,
+      `fn main(${ENTRY_ARGS}${combine.params}) {`,
       `  let o: i32 = i32${GROUP_INDEX};`,
       `  if (o >= ${n}i) { return; }`,
       ...decode('o', k.shape, axisName).map(indent),
@@ -132,28 +128,16 @@ export function renderFused(k: FusedKernel, layout: BindingLayout, limits: Rende
       `    let x: ${f.accType} = ${toAcc(v, red.body.dtype, red.dtype)};`,
       `    ${f.fold('acc', 'x')}`,
       '  }',
-      '  partial[lid] = acc;',
-      '  workgroupBarrier();',
-      `  for (var w: u32 = ${wg / 2}u; w > 0u; w = w / 2u) {`,
-      '    if (lid < w) {',
-      '      var a = partial[lid];',
-      '      let b = partial[lid + w];',
-      `      ${f.fold('a', 'b')}`,
-      '      partial[lid] = a;',
-      '    }',
-      '    workgroupBarrier();',
-      '  }',
-      '  if (lid != 0u) { return; }',
-      `  let red: ${f.accType} = partial[0];`,
+      ...combine.lines.map(indent),
       ...epilogue('red').map(indent),
       '}',
     ];
-    return { code: code.join('\n'), grid: gridFor(n, limits.maxComputeWorkgroupsPerDimension), what };
+    return { code: code.join('\n'), grid: gridFor(n, limits.maxComputeWorkgroupsPerDimension), what: features.subgroups ? `${what} (subgroups)` : what };
   }
 
   const wg = elementwiseWorkgroup(limits);
   if (red) {
-    const f = folder(red);
+    const f = folder(red.op, red.dtype);
     if (rTotal === 0) body.push(`let red: ${f.accType} = ${f.empty};`);
     else {
       const s = new Scope(ctx());

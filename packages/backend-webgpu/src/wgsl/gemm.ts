@@ -6,8 +6,18 @@
 // four vec4 registers (register blocking), the BK steps of the product unrolled in the
 // generated code (SwiftShader's Subzero JIT neither unrolls loops nor keeps indexed arrays in
 // registers: the previous matmul, with a loop-indexed accumulator array, ran at 0.1 GFLOP/s).
+//
+// Reduced precision (opt-in, float32 products only): the tiles may be stored as f16 while the
+// products and sums stay f32. A product of two f16 values (11-bit significands) is exact in f32
+// (24 bits), so the only rounding added to the f32 path is each operand's conversion to f16:
+// a relative error of at most 2^-10 (WGSL lets the conversion round either way), values below
+// 2^-14 lose precision (f16 subnormals, which may be flushed to zero), and values beyond
+// 65504 leave f16's range (infinity or an indeterminate value). Each term a*b thus carries a
+// relative error below 2^-9 (plus the underflow above), against 2^-24 in f32: the choice of
+// PyTorch's allow_fp16_reduced_precision / JAX's matmul precision, off by default.
 import type { RenderLimits } from './fused.js';
 import type { Grid } from './dispatch.js';
+import { F16_DIRECTIVES, type GemmTileFormat } from './features.js';
 
 export interface GemmSpec {
   readonly M: number;
@@ -23,6 +33,44 @@ export interface GemmSpec {
   readonly loadB: string;
   /** Body of `fn gemm_store(m: i32, n: i32, z: i32, v: t)`, called only with m < M and n < N. */
   readonly store: string;
+  /** How the workgroup tiles are stored (default 'f32': as `t`); 'f16' formats need t = f32. */
+  readonly tileFormat?: GemmTileFormat;
+}
+
+/** How 4 consecutive tile elements are stored in workgroup memory and read back as vec4<t>. */
+interface TileCodec {
+  /** The WGSL type of one stored group of 4. */
+  readonly type: string;
+  /** The stored form of `v` (a vec4<t>). */
+  readonly encode: (v: string) => string;
+  /** The vec4<t> of stored group `x`. */
+  readonly decode: (x: string) => string;
+  readonly directives: readonly string[];
+}
+
+function tileCodec(format: GemmTileFormat, t: string): TileCodec {
+  if (format !== 'f32' && t !== 'f32')
+    throw new Error(`@resgrad/backend-webgpu: renderGemm: '${format}' tiles need an f32 GEMM, got element type ${t}`);
+  switch (format) {
+    case 'f32':
+      return { type: `vec4<${t}>`, encode: (v) => v, decode: (x) => x, directives: [] };
+    case 'f16':
+      return { type: 'vec4<f16>', encode: (v) => `vec4<f16>(${v})`, decode: (x) => `vec4<f32>(${x})`, directives: F16_DIRECTIVES };
+    case 'f16-packed':
+      // pack2x16float rounds each f32 to f16 as the f16 conversion does (out-of-range values
+      // give an indeterminate word rather than infinity); unpack2x16float widens exactly.
+      return {
+        type: 'vec2<u32>',
+        encode: (v) => `vec2<u32>(pack2x16float(${v}.xy), pack2x16float(${v}.zw))`,
+        decode: (x) => `vec4<f32>(unpack2x16float(${x}.x), unpack2x16float(${x}.y))`,
+        directives: [],
+      };
+  }
+}
+
+/** Bytes of workgroup memory per tile element in `format` (for {@link gemmTiles}). */
+export function tileElementBytes(format: GemmTileFormat): number {
+  return format === 'f32' ? 4 : 2;
 }
 
 export interface GemmTiles {
@@ -34,13 +82,16 @@ export interface GemmTiles {
 const TM = 4;
 const TN = 4;
 
-/** Tile sizes for an M x N (x Z) product within the adapter's limits, or null when none fits. */
-export function gemmTiles(M: number, N: number, Z: number, limits: RenderLimits): GemmTiles | null {
+/**
+ * Tile sizes for an M x N (x Z) product within the adapter's limits, or null when none fits;
+ * `elementBytes` is the workgroup storage of one tile element (4, or 2 for f16 tiles).
+ */
+export function gemmTiles(M: number, N: number, Z: number, limits: RenderLimits, elementBytes = 4): GemmTiles | null {
   const BK = 16;
   let BM = M <= 16 ? 16 : M <= 32 ? 32 : 64;
   let BN = N <= 16 ? 16 : N <= 32 ? 32 : 64;
   const maxThreads = Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
-  const fits = () => (BM / TM) * (BN / TN) <= maxThreads && (BM + BN) * BK * 4 <= limits.maxComputeWorkgroupStorageSize;
+  const fits = () => (BM / TM) * (BN / TN) <= maxThreads && (BM + BN) * BK * elementBytes <= limits.maxComputeWorkgroupStorageSize;
   // enough workgroups to spread over the device's cores when the product is small
   const groups = () => Math.ceil(M / BM) * Math.ceil(N / BN) * Z;
   while (groups() < 16 && BN > 16) BN /= 2;
@@ -55,9 +106,13 @@ export function gemmTiles(M: number, N: number, Z: number, limits: RenderLimits)
   return { BM, BN, BK };
 }
 
-/** The WGSL (after the prelude and bindings) and grid of `spec` with tiles `tiles`. */
-export function renderGemm(spec: GemmSpec, tiles: GemmTiles): { code: string; grid: Grid } {
+/**
+ * The WGSL (after the prelude and bindings), the module directives it needs (first in the
+ * module) and the grid of `spec` with tiles `tiles`.
+ */
+export function renderGemm(spec: GemmSpec, tiles: GemmTiles): { code: string; grid: Grid; directives: readonly string[] } {
   const { M, N, K, Z, t } = spec;
+  const codec = tileCodec(spec.tileFormat ?? 'f32', t);
   const { BM, BN, BK } = tiles;
   const WX = BN / TN;
   const WY = BM / TM;
@@ -85,7 +140,7 @@ export function renderGemm(spec: GemmSpec, tiles: GemmTiles): { code: string; gr
       const c = cond([kOk, checkM ? `m + ${i}i < M_` : '']);
       parts.push(c ? `if (${c}) { v[${i}] = gemm_a(m + ${i}i, k, z); }` : `v[${i}] = gemm_a(m + ${i}i, k, z);`);
     }
-    parts.push(`tA[${e}] = v;`);
+    parts.push(`tA[${e}] = ${codec.encode('v')};`);
     return parts.join(' ');
   };
   const loadBTile = (e: string) => {
@@ -97,12 +152,12 @@ export function renderGemm(spec: GemmSpec, tiles: GemmTiles): { code: string; gr
       const c = cond([kOk, checkN ? `n + ${j}i < N_` : '']);
       parts.push(c ? `if (${c}) { v[${j}] = gemm_b(k, n + ${j}i, z); }` : `v[${j}] = gemm_b(k, n + ${j}i, z);`);
     }
-    parts.push(`tB[${e}] = v;`);
+    parts.push(`tB[${e}] = ${codec.encode('v')};`);
     return parts.join(' ');
   };
   const inner: string[] = [];
   for (let kk = 0; kk < BK; kk++) {
-    inner.push(`    a = tA[${kk * BM4}i + ty]; b = tB[${kk * BN4}i + tx];`);
+    inner.push(`    a = ${codec.decode(`tA[${kk * BM4}i + ty]`)}; b = ${codec.decode(`tB[${kk * BN4}i + tx]`)};`);
     for (let i = 0; i < TM; i++) inner.push(`    c${i} += a[${i}] * b;`);
   }
   const stores: string[] = [];
@@ -116,8 +171,8 @@ export function renderGemm(spec: GemmSpec, tiles: GemmTiles): { code: string; gr
   const code = `const M_: i32 = ${M}i;
 const N_: i32 = ${N}i;
 const K_: i32 = ${K}i;
-var<workgroup> tA: array<${v4}, ${BK * BM4}>;
-var<workgroup> tB: array<${v4}, ${BK * BN4}>;
+var<workgroup> tA: array<${codec.type}, ${BK * BM4}>;
+var<workgroup> tB: array<${codec.type}, ${BK * BN4}>;
 
 fn gemm_a(m: i32, k: i32, z: i32) -> ${t} {
 ${spec.loadA}
@@ -156,5 +211,5 @@ ${inner.join('\n')}
 ${stores.join('\n')}
 }
 `;
-  return { code, grid: { x: Math.ceil(N / BN), y: Math.ceil(M / BM), z: Z } };
+  return { code, grid: { x: Math.ceil(N / BN), y: Math.ceil(M / BM), z: Z }, directives: codec.directives };
 }

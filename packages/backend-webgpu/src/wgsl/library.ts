@@ -6,13 +6,24 @@ import type { ConvParams, LibraryKernel, LibraryParams } from '@resgrad/core';
 import { declareBindings, loadArg, type BindingLayout } from './bindings.js';
 import { wgslType } from './dialect.js';
 import { ENTRY_ARGS, gridFor, GROUP_INDEX } from './dispatch.js';
+import { BASELINE_SHADER_FEATURES, type ShaderFeatures } from './features.js';
 import { reductionWorkgroup, type RenderedShader, type RenderLimits } from './fused.js';
-import { gemmTiles, renderGemm } from './gemm.js';
+import { gemmTiles, renderGemm, tileElementBytes } from './gemm.js';
 import { WGSL_PRELUDE } from './prelude.js';
+import { folder, workgroupCombine } from './reduce.js';
 
-/** Renders library kernel `k` with argument bindings `layout`. */
-export function renderLibrary(k: LibraryKernel, layout: BindingLayout, limits: RenderLimits, name = 'kernel'): RenderedShader {
-  const gemm = renderLibraryGemm(k, layout, limits, name);
+/**
+ * Renders library kernel `k` with argument bindings `layout` within the adapter's `limits`;
+ * `features` says which optional WGSL capabilities it may use (default: none).
+ */
+export function renderLibrary(
+  k: LibraryKernel,
+  layout: BindingLayout,
+  limits: RenderLimits,
+  name = 'kernel',
+  features: ShaderFeatures = BASELINE_SHADER_FEATURES,
+): RenderedShader {
+  const gemm = renderLibraryGemm(k, layout, limits, name, features);
   if (gemm) return gemm;
   switch (k.op) {
     case 'dot':
@@ -22,7 +33,7 @@ export function renderLibrary(k: LibraryKernel, layout: BindingLayout, limits: R
     case 'conv2dInputGrad':
       return renderConvInputGrad(k as LibraryKernel<'conv2dInputGrad'>, layout, limits, name);
     case 'conv2dWeightGrad':
-      return renderConvWeightGrad(k as LibraryKernel<'conv2dWeightGrad'>, layout, limits, name);
+      return renderConvWeightGrad(k as LibraryKernel<'conv2dWeightGrad'>, layout, limits, name, features.subgroups);
   }
 }
 
@@ -31,16 +42,19 @@ export function renderLibrary(k: LibraryKernel, layout: BindingLayout, limits: R
  * GEMMs whose operands are gathered from the image, weights and output gradient by index. Null
  * when no tiling fits the adapter's limits (the direct kernels below then run).
  */
-function renderLibraryGemm(k: LibraryKernel, layout: BindingLayout, limits: RenderLimits, name: string): RenderedShader | null {
+function renderLibraryGemm(k: LibraryKernel, layout: BindingLayout, limits: RenderLimits, name: string, features: ShaderFeatures): RenderedShader | null {
   const t = wgslType(k.dtype, `kernel ${name} (${k.op})`);
   if (k.op !== 'dot' && t !== 'f32') return null;
+  // reduced-precision tiles apply to float32 products only (an int32 matmul stays exact)
+  const tileFormat = t === 'f32' ? features.gemmTiles : 'f32';
   const A = (i: string) => loadArg(layout, 0, i);
   const B = (i: string) => loadArg(layout, 1, i);
   const build = (M: number, N: number, K: number, Z: number, loadA: string, loadB: string, store: string, what: string): RenderedShader | null => {
-    const tiles = gemmTiles(M, N, Z, limits);
+    const tiles = gemmTiles(M, N, Z, limits, tileElementBytes(tileFormat));
     if (!tiles) return null;
-    const { code, grid } = renderGemm({ M, N, K, Z, t, loadA, loadB, store }, tiles);
-    return { code: `${head(layout, k)}\n${code}`, grid, what: `${what} (gemm ${tiles.BM}x${tiles.BN}x${tiles.BK})` };
+    const { code, grid, directives } = renderGemm({ M, N, K, Z, t, loadA, loadB, store, tileFormat }, tiles);
+    const tag = tileFormat === 'f32' ? '' : ` ${tileFormat} tiles`;
+    return { code: `${[...directives, ''].join('\n')}${head(layout, k)}\n${code}`, grid, what: `${what} (gemm ${tiles.BM}x${tiles.BN}x${tiles.BK}${tag})` };
   };
   if (k.op === 'dot') {
     const [as, bs] = k.argShapes as [readonly number[], readonly number[]];
@@ -232,11 +246,12 @@ const WEIGHT_GRAD_LOOP_TERMS = 4096;
 /**
  * dw[o,c,kh,kw] = sum over n, oh, ow of x * dy. With few terms per weight element (deep layers:
  * small images, many weights), one invocation per element loops over them; with many (early
- * layers: large images, few weights), a workgroup per element folds strided shares and a tree
- * in workgroup memory combines them. (SwiftShader took 30 s for a 64x64x3x3 weight gradient
- * over 32 terms with a 256-wide workgroup per element: idle lanes and emulated barriers.)
+ * layers: large images, few weights), a workgroup per element folds strided shares and
+ * combines them (reduce.ts: subgroup operations when `subgroups`, else a tree in workgroup
+ * memory). (SwiftShader took 30 s for a 64x64x3x3 weight gradient over 32 terms with a
+ * 256-wide workgroup per element: idle lanes and emulated barriers.)
  */
-function renderConvWeightGrad(k: LibraryKernel<'conv2dWeightGrad'>, layout: BindingLayout, limits: RenderLimits, name: string): RenderedShader {
+function renderConvWeightGrad(k: LibraryKernel<'conv2dWeightGrad'>, layout: BindingLayout, limits: RenderLimits, name: string, subgroups: boolean): RenderedShader {
   const [xs, ys] = k.argShapes as [readonly number[], readonly number[]];
   const p = k.params as LibraryParams['conv2dWeightGrad'];
   const d = convDims(xs, p.weightShape, ys, p);
@@ -272,23 +287,19 @@ fn main(${ENTRY_ARGS}) {
     return { code, grid: gridFor(Math.ceil(total / WG), limits.maxComputeWorkgroupsPerDimension), what };
   }
   const wg = reductionWorkgroup(limits);
-  const code = `${head(layout, k)}
-var<workgroup> partial: array<f32, ${wg}>;
+  const combine = workgroupCombine(folder('sum', 'float32'), wg, subgroups);
+  const code = `${[...combine.directives, ''].join('\n')}${head(layout, k)}
+${combine.decls.join('\n')}
 
 @compute @workgroup_size(${wg})
-fn main(${ENTRY_ARGS}) {
+fn main(${ENTRY_ARGS}${combine.params}) {
   let wi: i32 = i32${GROUP_INDEX};
   if (wi >= ${total}i) { return; }${decodeW('wi')}
   var acc: f32 = 0.0f;
   for (var t: i32 = i32(lid); t < ${terms}i; t += ${wg}i) {${term('t')}
   }
-  partial[lid] = acc;
-  workgroupBarrier();
-  for (var w: u32 = ${wg / 2}u; w > 0u; w = w / 2u) {
-    if (lid < w) { partial[lid] += partial[lid + w]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { out[wi] = partial[0]; }
+${combine.lines.map((l) => `  ${l}`).join('\n')}
+  out[wi] = red;
 }
 `;
   return { code, grid: gridFor(total, limits.maxComputeWorkgroupsPerDimension), what };
