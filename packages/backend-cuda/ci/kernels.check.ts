@@ -1,7 +1,8 @@
 // `npm run test:cuda`: the CUDA checks that need no GPU.
 // 1. Every distinct kernel of the corpus (see test/corpus.ts) compiles with
 //    `nvcc -cubin -arch=sm_90 -Xptxas -v`, batched into a few translation units; the library
-//    kernels spill no registers. Fails when nvcc exists but nothing was compiled.
+//    kernels spill no registers. Fails when nvcc exists but nothing was compiled, or when the
+//    corpus has no library kernel with an epilogue (epilogue-corpus.ts).
 // 2. The same units compile through our koffi binding of NVRTC (Debian's libnvrtc 11.8,
 //    fetched by scripts/fetch-nvrtc.sh), without any header, to PTX and to an sm_90 CUBIN.
 import { existsSync, readdirSync } from 'node:fs';
@@ -24,8 +25,9 @@ beforeAll(() => {
   kernelCount = kernels.length;
   units = batchUnits(kernels, UNITS);
   const lib = kernels.filter((k) => k.kind === 'library').length;
+  const epi = kernels.filter((k) => k.epilogue).length;
   console.log(
-    `cuda corpus: ${entries.length} programs, ${kernels.length} distinct kernels (${lib} library), ${units.length} units, ` +
+    `cuda corpus: ${entries.length} programs, ${kernels.length} distinct kernels (${lib} library, ${epi} of them with an epilogue), ${units.length} units, ` +
       `rendered in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
 }, 300_000);
@@ -60,6 +62,15 @@ describe.skipIf(!nvcc)('nvcc -cubin -arch=sm_90', () => {
     const regs = libReports.map((r) => r.registers);
     const fused = reports.filter((r) => !lib.has(r.name));
     const fusedSpills = fused.filter((r) => r.spillStores > 0);
+    // Library kernels with an epilogue: the functions that apply it (the split-K sum, or the tiled kernel).
+    const epiFns = new Set(units.flatMap((u) => u.kernels.filter((k) => k.epilogue).map((k) => k.name)));
+    const epiReports = libReports.filter((r) => epiFns.has(r.name));
+    expect(epiReports.length).toBeGreaterThan(0);
+    const epiRegs = epiReports.map((r) => r.registers);
+    console.log(
+      `ptxas: library kernels with an epilogue ${epiReports.length}, registers ${Math.min(...epiRegs)}..${Math.max(...epiRegs)}, ` +
+        `stack frames up to ${Math.max(...epiReports.map((r) => r.stackBytes))} B, spills 0`,
+    );
     console.log(
       `ptxas: library kernels ${libReports.length}, registers ${Math.min(...regs)}..${Math.max(...regs)}, spills 0; ` +
         `fused kernels ${fused.length}, registers up to ${Math.max(0, ...fused.map((r) => r.registers))}, ` +

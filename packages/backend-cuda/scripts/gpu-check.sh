@@ -4,9 +4,11 @@
 #   bash ../shared/gpu/pack-node.sh                              # .device/node.xz
 #   node packages/backend-cuda/scripts/build-gpu-check.mjs     # .device/cuda-check/
 # then run this from the repo root there (carry .device). Prints one JSON object:
-# {"resgrad": <conformance + ResNet-20 step on cuda>, "pytorch": <ResNet-20 step, eager>}.
-# Environment: RESGRAD_BENCH_BATCH (128), RESGRAD_BENCH_STEPS (20), RESGRAD_GPU_CHECK_ONLY
-# ("conformance,bench"), RESGRAD_GPU_CHECK_TIMEOUT (seconds for the resgrad part, 420).
+# {"resgrad": <conformance + ResNet-20 step on cuda + the step with CUDA graphs off/on>,
+#  "pytorch": <ResNet-20 step, eager>}.
+# Environment: RESGRAD_BENCH_BATCH (128), RESGRAD_BENCH_STEPS (20), RESGRAD_GRAPH_STEPS (20 per
+# mode), RESGRAD_GPU_CHECK_ONLY ("conformance,bench,graphs"), RESGRAD_GPU_CHECK_TIMEOUT (seconds
+# for the resgrad part, 420).
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 NODE=${NODE:-/tmp/resgrad-node}

@@ -6,6 +6,11 @@
 // Streams: a block freed while work on stream S may still read it is tagged with an event
 // recorded on S; whoever reuses it on another stream first makes that stream wait on the
 // event (PyTorch's record_stream discipline, but automatic).
+//
+// Stable addresses: a caller may name blocks it would like back (`prefer`). An executable asks
+// for the block each output had one and two runs ago, so a loop that frees the previous state
+// before the next step gets the same addresses every other step whatever order it frees them
+// in; that is what lets a captured CUDA graph (graph.ts) be replayed.
 import { CudaOutOfMemoryError, formatBytes } from './errors.js';
 import type { DevicePtr, Driver, Handle } from './ffi/driver.js';
 
@@ -28,6 +33,8 @@ export function roundSize(bytes: number): number {
 
 export class CachingAllocator {
   private readonly free = new Map<number, Block[]>();
+  /** The free blocks by address (for `prefer`). */
+  private readonly freeAt = new Map<DevicePtr, Block>();
   private cached = 0;
   private live = 0;
 
@@ -43,12 +50,25 @@ export class CachingAllocator {
     return this.cached;
   }
 
-  /** A block of at least `bytes`, usable on `stream` (after any wait this enqueues there). */
-  allocate(bytes: number, stream: Handle | null): Block {
+  /**
+   * A block of at least `bytes`, usable on `stream` (after any wait this enqueues there): the
+   * first free block of the size class among `prefer` (addresses), else the last one freed.
+   */
+  allocate(bytes: number, stream: Handle | null, prefer: readonly (DevicePtr | undefined)[] = []): Block {
     const size = roundSize(bytes);
     const list = this.free.get(size);
-    const hit = list?.pop();
+    let hit: Block | undefined;
+    for (const p of prefer) {
+      const b = p === undefined ? undefined : this.freeAt.get(p);
+      if (b && b.bytes === size) {
+        list!.splice(list!.lastIndexOf(b), 1);
+        hit = b;
+        break;
+      }
+    }
+    hit ??= list?.pop();
     if (hit) {
+      this.freeAt.delete(hit.ptr);
       this.cached -= size;
       this.live += size;
       if (hit.event && hit.stream !== stream) this.drv.call('cuStreamWaitEvent', stream, hit.event, 0);
@@ -84,6 +104,7 @@ export class CachingAllocator {
     let list = this.free.get(block.bytes);
     if (!list) this.free.set(block.bytes, (list = []));
     list.push(block);
+    this.freeAt.set(block.ptr, block);
   }
 
   /** Frees every cached block (synchronises the device first: blocks may still be in use). */
@@ -92,6 +113,7 @@ export class CachingAllocator {
     this.drv.call('cuCtxSynchronize');
     for (const list of this.free.values()) for (const b of list) this.drv.call('cuMemFree_v2', b.ptr);
     this.free.clear();
+    this.freeAt.clear();
     this.cached = 0;
   }
 }

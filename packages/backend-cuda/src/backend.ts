@@ -8,9 +8,16 @@
 // after the run that wrote it, and a consumer on another stream waits on it first. Events are
 // re-recorded each run: waiting on a newer recording only waits longer, never too little.
 //
-// Not yet: CUDA Graph capture of a whole run (bound in ffi/driver.ts; the plan is to capture
-// the launch sequence on the second run and replay it when the input/output pointers match),
-// pinned staging for truly asynchronous reads, prologue/epilogue fusion into library kernels.
+// Library epilogues: compile() lets the scheduler fold the elementwise chain after a
+// convolution (or a dot that our tiled kernel runs) into the library kernel, which applies it
+// at its store (library/epilogue.ts); dots that go to cuBLAS keep their chain as a fused
+// kernel (see cudaLibraryEpilogue for why).
+//
+// CUDA Graphs: from the second run on, an executable of many launches captures its launch
+// sequence into a graph and replays it while its external pointers repeat (graph.ts);
+// RESGRAD_CUDA_GRAPHS=0 (or the `graphs` option) turns it off. Not yet run on a GPU.
+//
+// Not yet: pinned staging for truly asynchronous reads, prologues in library kernels.
 import koffi from 'koffi';
 import {
   schedule, type Backend, type DeviceBuffer, type DType, type Executable, type Graph, type Program, type Tensor, type TypedArray,
@@ -21,7 +28,8 @@ import { CudaError } from './errors.js';
 import type { Cublas } from './ffi/cublas.js';
 import { Driver, type DeviceInfo, type DevicePtr, type Handle } from './ffi/driver.js';
 import { chooseTarget, KERNEL_OPTIONS, type Nvrtc } from './ffi/nvrtc.js';
-import { dotDims } from './library/index.js';
+import { emptyGraphStats, GraphRunner, graphPolicy, type GraphPolicy, type GraphStats } from './graph.js';
+import { cudaLibraryEpilogue, dotDims } from './library/index.js';
 import { cudaDialect, type Dialect } from './render/dialect.js';
 import { BLOCK } from './render/kernel.js';
 import { renderCudaProgram, type KernelPlan } from './render/program.js';
@@ -54,6 +62,11 @@ export interface CudaBackendOptions {
   readonly fastMath?: boolean;
   /** Module cache folder (default: cudaCacheDir()). */
   readonly cacheDir?: string;
+  /**
+   * CUDA Graph capture of executables with many launches (default: on, unless the environment
+   * says RESGRAD_CUDA_GRAPHS=0 when the executable is compiled).
+   */
+  readonly graphs?: boolean;
 }
 
 /** The libraries and device a CudaBackend runs on. */
@@ -80,6 +93,8 @@ export class CudaBackend implements Backend {
   private readonly dialect: Dialect;
   private readonly modules = new Map<string, Handle>();
   private readonly lanes: Lane[] = [];
+  /** CUDA Graph use summed over every executable of this backend. */
+  readonly graphStats: GraphStats = emptyGraphStats();
 
   constructor(
     readonly rt: CudaRuntime,
@@ -157,11 +172,18 @@ export class CudaBackend implements Backend {
     this.lanes.push(l);
   }
 
+  /** The graph policy for an executable compiled now (the option, else the environment). */
+  graphPolicy(): GraphPolicy {
+    const p = graphPolicy();
+    return this.opts.graphs === undefined ? p : { ...p, enabled: this.opts.graphs };
+  }
+
   compile(graph: Graph): Executable {
     const consts = graph.constValues.map((t: Tensor) => cudaBuffer(t.concrete('compile').buffer));
     const program = schedule(graph, {
       scalarConst: (i) =>
         graph.consts[i]!.aval.shape.length === 0 ? this.readSync(consts[i]!, consts[i]!.dtype, 1)[0] : undefined,
+      libraryEpilogue: cudaLibraryEpilogue(this.rt.cublas !== null),
     });
     return new CudaExecutable(this, program, consts, this.dialect);
   }
@@ -208,7 +230,9 @@ export class CudaExecutable implements Executable {
         this.steps.push({ kind: 'launch', launch: makeLaunch(fn(f.name), [blocks, 1, 1], ids) });
         return;
       }
-      if (k.kind === 'library' && k.op === 'dot' && backend.rt.cublas && (k.dtype === 'float32' || k.dtype === 'float64')) {
+      // (A dot with an epilogue takes our tiled kernel, which applies it; the scheduler forms
+      // one only where cuBLAS is absent, see cudaLibraryEpilogue.)
+      if (k.kind === 'library' && k.op === 'dot' && !k.epilogue && backend.rt.cublas && (k.dtype === 'float32' || k.dtype === 'float64')) {
         this.steps.push({ kind: 'gemm', dtype: k.dtype, dims: dotDims(k as never), ids: [k.out, k.args[0]!, k.args[1]!] });
         return;
       }
@@ -225,9 +249,19 @@ export class CudaExecutable implements Executable {
       }),
     );
     this.lane = backend.lane();
+    this.external = program.buffers.filter((b) => b.role.kind !== 'temp').map((b) => b.id);
+    this.key = new BigUint64Array(this.external.length);
+    this.graphs = new GraphRunner(drv, this.lane.stream, this.steps.length, backend.graphPolicy(), backend.graphStats);
   }
 
   private readonly workspaceBytes: number;
+  /** Buffers whose pointers may change between runs (inputs, consts, outputs): the graph key. */
+  private readonly external: readonly number[];
+  private readonly key: BigUint64Array;
+  /** Per output: its device addresses two runs ago and one run ago (allocation preferences). */
+  private readonly outputHistory: [DevicePtr | undefined, DevicePtr | undefined][] = [];
+  /** Launches directly or through a captured CUDA graph. */
+  readonly graphs: GraphRunner;
 
   run(inputs: readonly DeviceBuffer[]): DeviceBuffer[] {
     if (this.disposed) throw new Error('@resgrad/backend-cuda: run() on a disposed executable');
@@ -247,7 +281,13 @@ export class CudaExecutable implements Executable {
       const role = b.role;
       if (role.kind === 'temp') ptrs[b.id] = this.arena[role.slot]!.ptr;
       else if (role.kind === 'output') {
-        const block = b.size ? alloc.allocate(b.size * BYTES[b.dtype], stream) : null;
+        // The blocks this output had two and one runs ago, if free: stable addresses for graphs.
+        const seen = this.outputHistory[role.index] ??= [undefined, undefined];
+        const block = b.size ? alloc.allocate(b.size * BYTES[b.dtype], stream, seen) : null;
+        if (block) {
+          seen[0] = seen[1];
+          seen[1] = block.ptr;
+        }
         const out: CudaBuffer = { backend: 'cuda', dtype: b.dtype, size: b.size, block, writer: null, reader: null };
         outputs[role.index] = out;
         ptrs[b.id] = ptrOf(out);
@@ -259,6 +299,18 @@ export class CudaExecutable implements Executable {
         ptrs[b.id] = ptrOf(src);
       }
     }
+    // Everything above (allocations, waits on other streams) stays outside any capture.
+    this.external.forEach((id, i) => (this.key[i] = ptrs[id]!));
+    this.graphs.run(this.key, () => this.launchAll(ptrs, stream));
+    drv.call('cuEventRecord', event, stream);
+    for (const o of outputs) o.writer = { stream, event };
+    for (const r of read) r.reader = { stream, event };
+    return outputs;
+  }
+
+  /** Enqueues every kernel launch and cuBLAS call of one run on `stream`. */
+  private launchAll(ptrs: readonly DevicePtr[], stream: Handle): void {
+    const drv = this.backend.rt.driver;
     for (const s of this.steps) {
       if (s.kind === 'gemm') {
         const [c, a, b] = s.ids.map((id) => ptrs[id]!) as [DevicePtr, DevicePtr, DevicePtr];
@@ -271,15 +323,12 @@ export class CudaExecutable implements Executable {
       const code = drv.fns.cuLaunchKernel(l.fn, l.grid[0], l.grid[1], l.grid[2], BLOCK, 1, 1, 0, stream, l.mem + BigInt(n * 8), null) as number;
       if (code !== 0) drv.check('cuLaunchKernel', code);
     }
-    drv.call('cuEventRecord', event, stream);
-    for (const o of outputs) o.writer = { stream, event };
-    for (const r of read) r.reader = { stream, event };
-    return outputs;
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.graphs.dispose();
     const alloc = this.backend.allocator;
     const { stream, event } = this.lane;
     for (const b of this.arena ?? []) alloc.release(b, stream, event);

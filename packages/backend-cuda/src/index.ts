@@ -20,7 +20,11 @@ export { CUDA_DIALECT, CUDA_TYPES, cudaDialect, literal as cudaLiteral, type Dia
 export { CUDA_PRELUDE } from './render/prelude.js';
 export { renderFusedCuda, chooseStrategy, BLOCK, type RenderedFused, type ReduceStrategy } from './render/kernel.js';
 export { renderCudaProgram, type RenderedProgram, type KernelPlan, type CudaRenderOptions } from './render/program.js';
-export { renderLibrary, dotDims, type LibraryLaunch, type RenderedLibrary } from './library/index.js';
+export { renderLibrary, dotDims, cudaLibraryEpilogue, type LibraryLaunch, type RenderedLibrary, type EpilogueContext } from './library/index.js';
+export { storeEpilogue, storeLines, tiledStore, decodeAxes, type StoreEpilogue, type StoreSite } from './library/epilogue.js';
+export {
+  GraphRunner, graphPolicy, emptyGraphStats, GRAPH_MIN_LAUNCHES, type GraphPolicy, type GraphStats, type GraphDriver, type GraphRun,
+} from './graph.js';
 export { renderTiled, tileFor, type TiledSpec } from './library/tiled.js';
 
 /** Priority of the cuda provider: above cpu (10) and reference (0). */

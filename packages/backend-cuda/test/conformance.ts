@@ -3,6 +3,7 @@
 // the same deterministic inputs.
 import { type DType, evalGraphOracle, type Graph, getBackend, optimizeGraph, type Tensor, type TypedArray } from '@resgrad/core';
 import { primitivePrograms, randomGraphs, residualBlockGraphs } from './corpus.js';
+import { epilogueGraphs } from './epilogue-corpus.js';
 
 const ARRAY = { float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array } as const;
 
@@ -70,6 +71,9 @@ export const CONFORMANCE: readonly ConformanceGroup[] = [
   },
   // float32 accumulation in the convolutions vs the reference's float64: looser.
   { name: 'residual-block', tol: 1e-3, cases: () => residualBlockGraphs(4) },
+  // Library kernels with epilogues (the backend's compile forms them): conv + BN + add + ReLU,
+  // SGD and momentum updates in weight gradients (split-K too), masks, int32 and float64.
+  { name: 'epilogues', tol: 2e-3, cases: () => epilogueGraphs() },
 ];
 
 /** Runs every group on backend `name`; errors thrown by a case count as failures. */

@@ -1,13 +1,15 @@
 // The representative set of scheduled programs whose kernels CI compiles without a GPU:
 // every primitive in float32/int32/bool, random programs from a fast-check generator, a
-// conv/BN/ReLU/residual block forward and backward, and a ResNet-8 training step. Only
+// conv/BN/ReLU/residual block forward and backward, a ResNet-8 training step, and the same
+// networks plus targeted cases scheduled with library epilogues (epilogue-corpus.ts). Only
 // tracing and scheduling run here (no kernel executes), so even batch-128 shapes are cheap.
 import fc from 'fast-check';
 import {
   add, bind, conv2d, crossEntropy, type DType, grad, jit, makeGraph, mean, mul, optimizeGraph, type PrimName, primitives, random,
-  relu, rsqrt, schedule, sub, sum, type Graph, type Program, type Tensor, tensor, valueAndGrad, variance,
+  relu, rsqrt, schedule, type ScheduleOptions, sub, sum, type Graph, type Program, type Tensor, tensor, valueAndGrad, variance,
 } from '@resgrad/core';
 import { resnetCifar, sgd } from '@resgrad/nn';
+import { cudaSchedule, epiloguePrograms } from './epilogue-corpus.js';
 
 /** A named program of the corpus. */
 export interface CorpusEntry {
@@ -208,7 +210,7 @@ export function residualBlockPrograms(): CorpusEntry[] {
 }
 
 /** One jitted SGD step of ResNet-8 on a CIFAR batch of `batch` images (trace and schedule only). */
-export function resnetStepProgram(batch = 128): CorpusEntry {
+export function resnetStepProgram(batch = 128, options: ScheduleOptions = {}, suffix = ''): CorpusEntry {
   const net = resnetCifar({ depth: 8 });
   const init = net.init(random.key(0), [batch, 3, 32, 32]);
   const opt = sgd({ momentum: 0.9, weightDecay: 1e-4 });
@@ -223,10 +225,23 @@ export function resnetStepProgram(batch = 128): CorpusEntry {
     return { params: np, state: newState, optState: no, loss: l };
   });
   const g = step.lower(init.params, init.state, optState, zeros([batch, 3, 32, 32], 'float32'), zeros([batch], 'int32'), tensor(new Float32Array([0.1]), { shape: [] }));
-  return { label: `resnet8/step/b${batch}`, program: schedule(g) };
+  return { label: `resnet8/step/b${batch}${suffix}`, program: schedule(g, options) };
+}
+
+/** The residual block scheduled with library epilogues, as the backend does with and without cuBLAS. */
+export function residualBlockEpiloguePrograms(): CorpusEntry[] {
+  return residualBlockGraphs().flatMap(([label, g]) => [
+    { label: `${label}/epi`, program: schedule(g, cudaSchedule(false)), graph: g },
+    { label: `${label}/epi/cublas`, program: schedule(g, cudaSchedule(true)) },
+  ]);
 }
 
 /** The whole corpus. */
 export function corpus(randomCount = 40): CorpusEntry[] {
-  return [...primitivePrograms(), ...randomPrograms(randomCount), ...residualBlockPrograms(), resnetStepProgram()];
+  return [
+    ...primitivePrograms(), ...randomPrograms(randomCount), ...residualBlockPrograms(), resnetStepProgram(),
+    // Library epilogues: the step with its momentum-SGD updates folded into the weight gradients.
+    ...residualBlockEpiloguePrograms(), resnetStepProgram(128, cudaSchedule(false), '/epi'), resnetStepProgram(128, cudaSchedule(true), '/epi/cublas'),
+    ...epiloguePrograms(),
+  ];
 }

@@ -130,6 +130,17 @@ describe('caching allocator', () => {
     expect(a.inUse).toBe(4096);
   });
 
+  it('hands back a preferred free block, whatever order blocks were freed in', () => {
+    const { drv } = fakeDriver(1 << 30);
+    const a = new CachingAllocator(drv);
+    const [x, y, z] = [a.allocate(4096, 1n), a.allocate(4096, 1n), a.allocate(4096, 1n)];
+    for (const b of [y, z, x]) a.release(b, 1n, null);
+    expect(a.allocate(4000, 1n, [undefined, x.ptr]).ptr).toBe(x.ptr);
+    expect(a.allocate(4000, 1n, [123n, x.ptr]).ptr).toBe(z.ptr); // x is taken, 123 unknown: the last freed
+    expect(a.allocate(100_000, 1n, [y.ptr]).ptr).not.toBe(y.ptr); // another size class
+    expect(a.allocate(4000, 1n, [y.ptr]).ptr).toBe(y.ptr);
+  });
+
   it('frees the cache and retries on OOM, then names the request and free memory', () => {
     const { drv, calls } = fakeDriver(1 << 20);
     const a = new CachingAllocator(drv);

@@ -13,6 +13,8 @@ export interface UniqueKernel {
   readonly name: string;
   readonly code: string;
   readonly kind: 'fused' | 'library';
+  /** A library kernel with an elementwise epilogue. */
+  readonly epilogue: boolean;
   /** The function names it defines (a split-K weight gradient defines two). */
   readonly functions: readonly string[];
   /** Where it first appeared. */
@@ -21,7 +23,7 @@ export interface UniqueKernel {
 
 function render(k: Kernel, p: Program, name: string, d: Dialect): { code: string; functions: string[] } {
   if (k.kind === 'fused') return { code: renderFusedCuda(k, name, k.args.map((id) => p.buffers[id]!.dtype), d).code, functions: [name] };
-  const lib = renderLibrary(k, name);
+  const lib = renderLibrary(k, name, { argTypes: k.args.map((id) => p.buffers[id]!.dtype), dialect: d });
   return { code: lib.code, functions: [...new Set(lib.launches.map((l) => l.fn))] };
 }
 
@@ -36,7 +38,7 @@ export function uniqueKernels(entries: readonly CorpusEntry[], d: Dialect = CUDA
       seen.add(key);
       const name = `u${out.length}`;
       const r = render(k, e.program, name, d);
-      out.push({ name, code: r.code, kind: k.kind, functions: r.functions, origin: `${e.label} kernel ${i}` });
+      out.push({ name, code: r.code, kind: k.kind, epilogue: k.kind === 'library' && !!k.epilogue, functions: r.functions, origin: `${e.label} kernel ${i}` });
     });
   return out;
 }

@@ -56,10 +56,12 @@ const PROTOTYPES = {
   cuFuncSetAttribute: 'int cuFuncSetAttribute(void *fn, int attrib, int value)',
   cuLaunchKernel:
     'int cuLaunchKernel(void *fn, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx, unsigned int by, unsigned int bz, unsigned int shared, void *stream, void *params, void *extra)',
-  // CUDA Graphs: bound now, used by a later step (capture of a jitted step).
+  // CUDA Graphs: capture of an executable's launch sequence (graph.ts).
   cuStreamBeginCapture_v2: 'int cuStreamBeginCapture_v2(void *stream, int mode)',
   cuStreamEndCapture: 'int cuStreamEndCapture(void *stream, _Out_ void **graph)',
   cuGraphInstantiateWithFlags: 'int cuGraphInstantiateWithFlags(_Out_ void **exec, void *graph, uint64_t flags)',
+  // info: CUgraphExecUpdateResultInfo { CUgraphExecUpdateResult result; CUgraphNode errorNode, errorFromNode } as 24 bytes.
+  cuGraphExecUpdate_v2: 'int cuGraphExecUpdate_v2(void *exec, void *graph, _Out_ uint8_t *info)',
   cuGraphLaunch: 'int cuGraphLaunch(void *exec, void *stream)',
   cuGraphDestroy: 'int cuGraphDestroy(void *graph)',
   cuGraphExecDestroy: 'int cuGraphExecDestroy(void *exec)',

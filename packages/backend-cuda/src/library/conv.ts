@@ -11,7 +11,12 @@
 // written once, without atomics. The weight gradient's K (N*OH*OW, 131072 for a CIFAR batch)
 // dwarfs its M x N (16 x 144), so it splits K across blocks (split-K) into a workspace of
 // partial products that a second kernel sums in a fixed order (deterministic).
+//
+// With an epilogue (see epilogue.ts) each kernel applies it where it stores an output element;
+// the split-K weight gradient applies it in the kernel that sums the slices, where the final
+// value first exists.
 import type { ConvParams } from '@resgrad/core';
+import { decodeAxes, storeLines, tiledStore, type StoreEpilogue } from './epilogue.js';
 import { renderTiled, tiledGrid, type TileType } from './tiled.js';
 
 /** The shapes of one convolution (per the reference's conventions). */
@@ -49,14 +54,15 @@ const geometry = (s: ConvShape) => {
   return { g, Cg: s.C / g, Og: s.O / g, sh: s.p.stride[0], sw: s.p.stride[1], ph: s.p.padding[0][0], pw: s.p.padding[1][0], dh: s.p.dilation[0], dw: s.p.dilation[1] };
 };
 
-/** conv2d: y = conv(x, w); kernel args (x, w). */
-export function renderConvForward(name: string, T: TileType, s: ConvShape): RenderedLibrary {
+/** conv2d: y = conv(x, w); kernel args (x, w), then the epilogue's. */
+export function renderConvForward(name: string, T: TileType, s: ConvShape, epi: StoreEpilogue | null = null): RenderedLibrary {
   const { g, Cg, Og, sh, sw, ph, pw, dh, dw } = geometry(s);
   const K = Cg * s.KH * s.KW;
   const P = s.N * s.OH * s.OW;
+  const out = tiledStore(epi, (m) => new Map([[1, `g * ${Og} + ${m}`]]));
   const code = renderTiled({
     name, T, M: Og, N: P,
-    params: [`${T} *__restrict__ y`, `const ${T} *__restrict__ x`, `const ${T} *__restrict__ w`],
+    params: [`${T} *__restrict__ y`, `const ${T} *__restrict__ x`, `const ${T} *__restrict__ w`, ...(epi?.params ?? [])],
     prologue: ['const int g = blockIdx.z;'],
     kBegin: '0', kEnd: String(K),
     loadA: (m, k) => ({ pre: [], value: `w[(g * ${Og} + ${m}) * ${K} + ${k}]` }),
@@ -68,23 +74,26 @@ export function renderConvForward(name: string, T: TileType, s: ConvShape): Rend
       ],
       value: `(ih >= 0 && ih < ${s.H} && iw >= 0 && iw < ${s.W}) ? x[((b * ${s.C} + g * ${Cg} + c) * ${s.H} + ih) * ${s.W} + iw] : (${T})0`,
     }),
-    store: (m, n, v) => [
+    // y[b, o, oh, ow] with o = g*Og + m (per row) and (b, q = oh*OW + ow) from n
+    rowValues: out.rowValues,
+    store: (m, n, v, i) => [
       `const int b = ${n} / ${s.OH * s.OW}, q = ${n} % ${s.OH * s.OW};`,
-      `y[(b * ${s.O} + g * ${Og} + ${m}) * ${s.OH * s.OW} + q] = ${v};`,
+      ...out.store(() => ['b', `g * ${Og} + ${m}`, `q / ${s.OW}`, `q % ${s.OW}`], v, `y[(b * ${s.O} + g * ${Og} + ${m}) * ${s.OH * s.OW} + q]`, i),
     ],
   });
   const [gx, gy] = tiledGrid(Og, P);
-  return { code, launches: [{ fn: name, grid: [gx, gy, g], block: 256, args: ['out', 0, 1] }], workspace: 0 };
+  return { code, launches: [{ fn: name, grid: [gx, gy, g], block: 256, args: ['out', 0, 1, ...(epi?.args ?? [])] }], workspace: 0 };
 }
 
-/** conv2dInputGrad: dx from (dy, w); kernel args (dy, w). */
-export function renderConvInputGrad(name: string, T: TileType, s: ConvShape): RenderedLibrary {
+/** conv2dInputGrad: dx from (dy, w); kernel args (dy, w), then the epilogue's. */
+export function renderConvInputGrad(name: string, T: TileType, s: ConvShape, epi: StoreEpilogue | null = null): RenderedLibrary {
   const { g, Cg, Og, sh, sw, ph, pw, dh, dw } = geometry(s);
   const K = Og * s.KH * s.KW;
   const P = s.N * s.H * s.W;
+  const out = tiledStore(epi, (m) => new Map([[1, `g * ${Cg} + ${m}`]]));
   const code = renderTiled({
     name, T, M: Cg, N: P,
-    params: [`${T} *__restrict__ dx`, `const ${T} *__restrict__ dy`, `const ${T} *__restrict__ w`],
+    params: [`${T} *__restrict__ dx`, `const ${T} *__restrict__ dy`, `const ${T} *__restrict__ w`, ...(epi?.params ?? [])],
     prologue: ['const int g = blockIdx.z;'],
     kBegin: '0', kEnd: String(K),
     // w~[c, (o, kh, kw)] = w[g*Og + o, c, kh, kw]
@@ -103,13 +112,15 @@ export function renderConvInputGrad(name: string, T: TileType, s: ConvShape): Re
         `(th >= 0 && tw >= 0 && th - oh * ${sh} == 0 && tw - ow * ${sw} == 0 && oh < ${s.OH} && ow < ${s.OW})` +
         ` ? dy[((b * ${s.O} + g * ${Og} + o) * ${s.OH} + oh) * ${s.OW} + ow] : (${T})0`,
     }),
-    store: (m, n, v) => [
+    // dx[b, c, ih, iw] with c = g*Cg + m (per row) and (b, q = ih*W + iw) from n
+    rowValues: out.rowValues,
+    store: (m, n, v, i) => [
       `const int b = ${n} / ${s.H * s.W}, q = ${n} % ${s.H * s.W};`,
-      `dx[(b * ${s.C} + g * ${Cg} + ${m}) * ${s.H * s.W} + q] = ${v};`,
+      ...out.store(() => ['b', `g * ${Cg} + ${m}`, `q / ${s.W}`, `q % ${s.W}`], v, `dx[(b * ${s.C} + g * ${Cg} + ${m}) * ${s.H * s.W} + q]`, i),
     ],
   });
   const [gx, gy] = tiledGrid(Cg, P);
-  return { code, launches: [{ fn: name, grid: [gx, gy, g], block: 256, args: ['out', 0, 1] }], workspace: 0 };
+  return { code, launches: [{ fn: name, grid: [gx, gy, g], block: 256, args: ['out', 0, 1, ...(epi?.args ?? [])] }], workspace: 0 };
 }
 
 /** How many K slices a weight gradient uses: enough blocks to fill a GPU, slices of >= 256. */
@@ -118,8 +129,8 @@ export function splitK(tiles: number, K: number): number {
   return Math.max(1, Math.min(64, want, Math.floor(K / 256)));
 }
 
-/** conv2dWeightGrad: dw from (x, dy); kernel args (x, dy). */
-export function renderConvWeightGrad(name: string, T: TileType, s: ConvShape): RenderedLibrary {
+/** conv2dWeightGrad: dw from (x, dy); kernel args (x, dy), then the epilogue's. */
+export function renderConvWeightGrad(name: string, T: TileType, s: ConvShape, epi: StoreEpilogue | null = null): RenderedLibrary {
   const { g, Cg, Og, sh, sw, ph, pw, dh, dw } = geometry(s);
   const Q = Cg * s.KH * s.KW;
   const K = s.N * s.OH * s.OW;
@@ -127,9 +138,12 @@ export function renderConvWeightGrad(name: string, T: TileType, s: ConvShape): R
   const S = splitK(gx * gy * g, K);
   const chunk = Math.ceil(Math.ceil(K / S) / 16) * 16;
   const total = s.O * Q;
+  // dw [O, Cg, KH, KW], row-major: the axes of flat element f (or of (g*Og + m, n)).
+  const dims = [s.O, Cg, s.KH, s.KW];
+  const out = tiledStore(S === 1 ? epi : null, (m) => new Map([[0, `g * ${Og} + ${m}`]]));
   const main = renderTiled({
     name: S > 1 ? `${name}_part` : name, T, M: Og, N: Q,
-    params: [`${T} *__restrict__ dst`, `const ${T} *__restrict__ x`, `const ${T} *__restrict__ dy`],
+    params: [`${T} *__restrict__ dst`, `const ${T} *__restrict__ x`, `const ${T} *__restrict__ dy`, ...(S === 1 && epi ? epi.params : [])],
     prologue: [`const int g = blockIdx.z / ${S}, s = blockIdx.z % ${S};`],
     kBegin: `s * ${chunk}`, kEnd: `min(${K}, (s + 1) * ${chunk})`,
     // dy~[o, (b, oh, ow)]
@@ -146,16 +160,26 @@ export function renderConvWeightGrad(name: string, T: TileType, s: ConvShape): R
       ],
       value: `(ih >= 0 && ih < ${s.H} && iw >= 0 && iw < ${s.W}) ? x[((b * ${s.C} + g * ${Cg} + c) * ${s.H} + ih) * ${s.W} + iw] : (${T})0`,
     }),
-    store: (m, n, v) => [`dst[${S > 1 ? `s * ${total} + ` : ''}(g * ${Og} + ${m}) * ${Q} + ${n}] = ${v};`],
+    rowValues: out.rowValues,
+    store: (m, n, v, i) =>
+      S > 1
+        ? [`dst[s * ${total} + (g * ${Og} + ${m}) * ${Q} + ${n}] = ${v};`]
+        : out.store(() => [`g * ${Og} + ${m}`, ...decodeAxes(n, dims.slice(1))], v, `dst[(g * ${Og} + ${m}) * ${Q} + ${n}]`, i),
   });
-  if (S === 1) return { code: main, launches: [{ fn: name, grid: [gx, gy, g], block: 256, args: ['out', 0, 1] }], workspace: 0 };
-  // Sum the S partial products in slice order (deterministic, unlike atomics).
+  if (S === 1) return { code: main, launches: [{ fn: name, grid: [gx, gy, g], block: 256, args: ['out', 0, 1, ...(epi?.args ?? [])] }], workspace: 0 };
+  // Sum the S partial products in slice order (deterministic, unlike atomics); the epilogue
+  // (which may read the op's operands too) applies to the sum.
+  const epiParams = epi ? [`const ${T} *__restrict__ x`, `const ${T} *__restrict__ dy`, ...epi.params] : [];
+  // No rows here (a flat loop): the epilogue's point-independent work is one row value.
+  const site = epi?.site(new Map()) ?? null;
+  const once = site?.computeRow('0') ?? [];
   const reduce = [
-    `extern "C" __global__ void __launch_bounds__(256) ${name}(${T} *__restrict__ dw, const ${T} *__restrict__ part) {`,
+    `extern "C" __global__ void __launch_bounds__(256) ${name}(${[`${T} *__restrict__ dw`, `const ${T} *__restrict__ part`, ...epiParams].join(', ')}) {`,
+    ...(once.length ? [...site!.declareRows(1), ...once] : []).map((l) => `  ${l}`),
     `  for (int f = blockIdx.x * blockDim.x + threadIdx.x; f < ${total}; f += gridDim.x * blockDim.x) {`,
     `    ${T} acc = part[f];`,
     `    for (int s = 1; s < ${S}; s++) acc += part[s * ${total} + f];`,
-    `    dw[f] = acc;`,
+    ...storeLines(site, () => decodeAxes('f', dims), 'acc', 'dw[f]').map((l) => `    ${l}`),
     `  }`,
     `}`,
   ].join('\n');
@@ -163,7 +187,7 @@ export function renderConvWeightGrad(name: string, T: TileType, s: ConvShape): R
     code: `${main}\n${reduce}`,
     launches: [
       { fn: `${name}_part`, grid: [gx, gy, g * S], block: 256, args: ['ws', 0, 1] },
-      { fn: name, grid: [Math.min(1024, Math.ceil(total / 256)), 1, 1], block: 256, args: ['out', 'ws'] },
+      { fn: name, grid: [Math.min(1024, Math.ceil(total / 256)), 1, 1], block: 256, args: ['out', 'ws', ...(epi ? [0, 1, ...epi.args] : [])] },
     ],
     workspace: S * total,
   };

@@ -41,8 +41,14 @@ export interface TiledSpec {
   loadA(m: string, k: string): Load;
   /** Element (k, n) of B. */
   loadB(k: string, n: string): Load;
-  /** Statements storing value `v` at (m, n). */
-  store(m: string, n: string, v: string): readonly string[];
+  /** Statements storing value `v` at (m, n); `i` is the thread's row (0 .. TM-1) of `m`. */
+  store(m: string, n: string, v: string, i: string): readonly string[];
+  /**
+   * Values each thread computes per output row before the product (an epilogue's per-channel
+   * work, see epilogue.ts): declarations of arrays of `rows` elements, and the statements that
+   * fill element `i` where the row variable `m` is in range.
+   */
+  readonly rowValues?: { declare(rows: number): readonly string[]; compute(i: string): readonly string[] };
 }
 
 /** The block tile for a product with M rows. */
@@ -66,6 +72,22 @@ const mac = (T: TileType, a: string, b: string, c: string) =>
 
 const ind = (n: number) => (l: string) => `${' '.repeat(n)}${l}`;
 
+/** The row values of `s` (before the product loop, where only indices are live), unrolled over the thread's rows. */
+function rowValues(s: TiledSpec, BM: number): string[] {
+  const compute = s.rowValues?.compute('i') ?? [];
+  if (compute.length === 0) return [];
+  return [
+    ...s.rowValues!.declare(TM).map(ind(2)),
+    `#pragma unroll`,
+    `  for (int i = 0; i < ${TM}; i++) {`,
+    `    const int m = m0 + ty + ${BM / TM} * i;`,
+    `    if (m < ${s.M}) {`,
+    ...compute.map(ind(6)),
+    `    }`,
+    `  }`,
+  ];
+}
+
 /** Renders the kernel described by `s`. */
 export function renderTiled(s: TiledSpec): string {
   const { BM, BN } = tileFor(s.M);
@@ -83,6 +105,7 @@ export function renderTiled(s: TiledSpec): string {
     `  const int tid = threadIdx.x, tx = tid % ${TX}, ty = tid / ${TX};`,
     `  const int m0 = blockIdx.y * ${BM}, n0 = blockIdx.x * ${BN};`,
     ...s.prologue.map(ind(2)),
+    ...rowValues(s, BM),
     `  const int kBegin = ${s.kBegin}, kEnd = ${s.kEnd};`,
     `  ${s.T} acc[${TM}][${TN}];`,
     `#pragma unroll`,
@@ -135,7 +158,7 @@ export function renderTiled(s: TiledSpec): string {
     `    for (int j = 0; j < ${TN}; j++) {`,
     `      const int n = n0 + tx + ${TX} * j;`,
     `      if (n < ${s.N}) {`,
-    ...s.store('m', 'n', 'acc[i][j]').map(ind(8)),
+    ...s.store('m', 'n', 'acc[i][j]', 'i').map(ind(8)),
     `      }`,
     `    }`,
     `  }`,

@@ -38,7 +38,8 @@ export function renderCudaProgram(program: Program, opts: CudaRenderOptions = {}
       parts.push(`${header}\n${fused.code}`);
       return { kind: 'fused', fused };
     }
-    const lib = renderLibrary(k, `${prefix}${i}`);
+    // A library kernel's epilogue is printed in the same dialect as the fused kernels.
+    const lib = renderLibrary(k, `${prefix}${i}`, { argTypes: k.args.map((id) => program.buffers[id]!.dtype), dialect: d });
     parts.push(`${header}\n${lib.code}`);
     return { kind: 'library', launches: lib.launches, workspace: lib.workspace };
   });
