@@ -7,15 +7,21 @@
 // tiles (matmulPrecision 'f16'). Each timed run is one jitted call, submitted and awaited (read
 // of one element), so the figure includes a submission and a readback; the pipeline is
 // compiled in the warm-up. `--subgroups=0` turns subgroup reductions off for the whole run (an
-// A/B of the training step). Never asserts speed.
+// A/B of the training step). The training step is timed with library epilogues (the elementwise
+// chain after each convolution and matmul evaluated in its kernel) and without (a second backend
+// on the same device, `libraryEpilogues: false`), the two steps interleaved so that both see the
+// same machine load; `--epilogues=1` or `--epilogues=0` times one of them only. `--steps=N`:
+// timed training steps per arm (default 3 on a CPU adapter, else --repeats up to 20). Never
+// asserts speed.
 import { jit, matmul, random, registerBackend, setDefaultBackend, slice, sum, type Tensor } from '@resgrad/core';
 import { resnetTrainSetup } from './lib/resnet-step.js';
 import { initWebGPU, WebGPUBackend } from '@resgrad/backend-webgpu';
 import { median, now } from './lib/measure.js';
 import { emit, numericFlags, printSummary } from './lib/report.js';
 
-const flags = numericFlags(process.argv.slice(2), { size: 0, repeats: 5, warmup: 2, batch: 0, subgroups: 1 });
-const gpu = await initWebGPU({ subgroups: flags.subgroups !== 0 });
+// epilogues: 2 = the training step both ways (A/B), 1 = with library epilogues only, 0 = without
+const flags = numericFlags(process.argv.slice(2), { size: 0, repeats: 5, warmup: 2, batch: 0, subgroups: 1, epilogues: 2, steps: 0 });
+const gpu = await initWebGPU({ subgroups: flags.subgroups !== 0, libraryEpilogues: flags.epilogues !== 0 });
 if ('unavailable' in gpu) {
   console.error(`bench webgpu: the webgpu backend is unavailable: ${gpu.unavailable}`);
   process.exit(1);
@@ -94,29 +100,47 @@ for (const { name, ...how } of backends) {
   }
 }
 // ResNet-20 training step: the state stays on the device; reading the loss waits for the step.
+// With and without library epilogues, the timed steps alternating between the two backends.
 {
   const batch = flags.batch || (cpuAdapter ? 16 : 128);
-  const { start, step, x, y } = resnetTrainSetup('webgpu', batch);
-  let cur = start;
-  const once = async () => {
-    const out = step(cur, x, y);
-    await out.loss.dataAsync();
-    cur = out.next;
-  };
-  const t0 = now();
-  await once();
-  const firstMs = now() - t0;
-  const times: number[] = [];
-  for (let i = 0; i < Math.max(2, Math.min(flags.repeats, cpuAdapter ? 3 : 20)); i++) {
-    const t = now();
-    await once();
-    times.push(now() - t);
+  const arms = [{ name: 'webgpu', library_epilogues: flags.epilogues !== 0 }];
+  if (flags.epilogues === 2)
+    arms.push({ name: variant('webgpu-no-epilogues', { subgroups: features.subgroups, matmulPrecision: gpu.matmulPrecision, libraryEpilogues: false }), library_epilogues: false });
+  const runs = arms.map((arm) => {
+    // init and the optimizer make some tensors on the default backend: that of the arm
+    setDefaultBackend(arm.name);
+    const { start, step, x, y } = resnetTrainSetup(arm.name, batch);
+    let cur = start;
+    const once = async () => {
+      setDefaultBackend(arm.name);
+      const t = now();
+      const out = step(cur, x, y);
+      await out.loss.dataAsync();
+      cur = out.next;
+      return now() - t;
+    };
+    return { arm, once, firstMs: 0, times: [] as number[] };
+  });
+  for (const r of runs) r.firstMs = await r.once();
+  const repeats = flags.steps || Math.max(2, Math.min(flags.repeats, cpuAdapter ? 3 : 20));
+  for (let i = 0; i < repeats; i++) for (const r of runs) r.times.push(await r.once());
+  for (const { arm, firstMs, times } of runs) {
+    const ms = median(times);
+    emit(
+      { bench: 'webgpu_resnet20_train', backend: arm.name, value: Number(((batch * 1000) / ms).toFixed(2)), unit: 'images/s', batch, ms: Number(ms.toFixed(1)), first_step_ms: Number(firstMs.toFixed(0)), ...features, library_epilogues: arm.library_epilogues, adapter: gpu.description, repeats: times.length },
+      `batch ${batch}: ${ms.toFixed(0)} ms/step, first step (compiles) ${firstMs.toFixed(0)} ms, epilogues ${arm.library_epilogues ? 'on' : 'off'}`,
+    );
   }
-  const ms = median(times);
-  emit(
-    { bench: 'webgpu_resnet20_train', backend: 'webgpu', value: Number(((batch * 1000) / ms).toFixed(2)), unit: 'images/s', batch, ms: Number(ms.toFixed(1)), first_step_ms: Number(firstMs.toFixed(0)), ...features, adapter: gpu.description, repeats: times.length },
-    `batch ${batch}: ${ms.toFixed(0)} ms/step, first step (compiles) ${firstMs.toFixed(0)} ms`,
-  );
+  if (runs.length === 2) {
+    // each timed step without epilogues over the step with them just before it: the ratio of
+    // neighbours, less sensitive than two medians to load that drifts during the run
+    const ratios = runs[1]!.times.map((t, i) => t / runs[0]!.times[i]!);
+    emit(
+      { bench: 'webgpu_resnet20_epilogue_speedup', backend: 'webgpu', value: Number(median(ratios).toFixed(3)), unit: 'x', batch, ratios: ratios.map((r) => Number(r.toFixed(3))), adapter: gpu.description },
+      'step time without library epilogues / with them (median of interleaved pairs)',
+    );
+  }
+  setDefaultBackend('webgpu');
 }
 printSummary(`webgpu on ${gpu.description}`);
 gpu.destroy();

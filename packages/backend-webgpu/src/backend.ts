@@ -8,14 +8,15 @@ import {
   schedule, type Backend, type DeviceBuffer, type DType, type Executable, type Graph, type Kernel, type Program, type Tensor, type TypedArray,
 } from '@resgrad/core';
 import type { AcquiredDevice } from './device.js';
-import { decideFeatures, featureSupport, type MatmulPrecision } from './features.js';
+import { decideFeatures, decideLibraryEpilogues, featureSupport, type MatmulPrecision } from './features.js';
 import { PipelineCache, WebGPUKernelError } from './pipelines.js';
 import { BufferPool, roundBytes, USAGE } from './pool.js';
 import { layoutBindings, type BindingLayout } from './wgsl/bindings.js';
 import { wgslType } from './wgsl/dialect.js';
 import type { Grid } from './wgsl/dispatch.js';
 import type { ShaderFeatures } from './wgsl/features.js';
-import { renderFused, type RenderedShader, type RenderLimits } from './wgsl/fused.js';
+import { epiloguePlacement, splitEpilogue, webgpuLibraryEpilogue } from './wgsl/epilogue.js';
+import { renderFused, type FusedRenderOptions, type RenderedShader, type RenderLimits } from './wgsl/fused.js';
 import { renderLibrary } from './wgsl/library.js';
 
 /** A WebGPU buffer: a pooled GPUBuffer holding `size` elements of `dtype` (bool as u32 0/1). */
@@ -42,7 +43,11 @@ export interface DeviceLimits extends RenderLimits {
   readonly maxStorageBufferBindingSize: number;
 }
 
-/** A kernel ready to dispatch. */
+/**
+ * A kernel ready to dispatch. Usually a kernel of the program; a library kernel whose epilogue
+ * runs as a pass of its own (see epiloguePlacement in wgsl/epilogue.ts) gives two: the op
+ * alone, then the in-place epilogue pass, each with its own bindings.
+ */
 interface CompiledKernel {
   readonly kernel: Kernel;
   readonly shader: RenderedShader;
@@ -56,7 +61,10 @@ interface CompiledKernel {
 /** An executable with counters for tests and memory reports. */
 export interface WebGPUExecutable extends Executable {
   readonly program: Program;
-  /** The WGSL of each kernel, in order, with its description. */
+  /**
+   * The WGSL of each dispatch, in order, with its description: one per kernel of `program`,
+   * two for a library kernel whose epilogue runs as a pass of its own.
+   */
   readonly shaders: readonly RenderedShader[];
   /** Resolves when every pipeline has been validated; rejects with the first kernel error. */
   readonly ready: Promise<void>;
@@ -90,6 +98,13 @@ export interface WebGPUBackendOptions {
    * u32 words (pack2x16float, core WGSL), so the f16 numerics run without 'shader-f16'.
    */
   readonly packedF16Tiles?: boolean;
+  /**
+   * Whether the scheduler folds the elementwise chain after a matmul or convolution into the
+   * library kernel (its epilogue, evaluated at the kernel's stores) instead of a kernel of its
+   * own: one launch and one read and write of the result fewer, the same values. Default true;
+   * when absent, RESGRAD_WEBGPU_EPILOGUES=0 turns it off (for A/B measurements).
+   */
+  readonly libraryEpilogues?: boolean;
 }
 
 /** The `webgpu` backend on one acquired device. */
@@ -104,6 +119,8 @@ export class WebGPUBackend implements Backend {
   readonly shaderFeatures: ShaderFeatures;
   /** The precision of its float32 matmuls and convolutions. */
   readonly matmulPrecision: MatmulPrecision;
+  /** Whether its library kernels run elementwise epilogues (see {@link WebGPUBackendOptions.libraryEpilogues}). */
+  readonly libraryEpilogues: boolean;
   /** Whether `destroy` was called (the device then belongs to nobody). */
   private destroyed = false;
   readonly pipelines: PipelineCache;
@@ -145,6 +162,7 @@ export class WebGPUBackend implements Backend {
     );
     this.shaderFeatures = decision.features;
     this.matmulPrecision = decision.matmulPrecision;
+    this.libraryEpilogues = decideLibraryEpilogues(options.libraryEpilogues);
     if (decision.notice) console.warn(decision.notice);
     this.pipelines = new PipelineCache(this.device);
     this.pool = new BufferPool(this.device, USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST, 'resgrad storage');
@@ -244,25 +262,46 @@ export class WebGPUBackend implements Backend {
     const consts = graph.constValues.map((t: Tensor) => this.buffer(t.concrete('compile').buffer, 'compile'));
     const program = schedule(graph, {
       scalarConst: (i) => (graph.consts[i]!.aval.shape.length === 0 ? consts[i]!.host?.[0] : undefined),
+      ...(this.libraryEpilogues ? { libraryEpilogue: webgpuLibraryEpilogue } : {}),
     });
     return this.compileProgram(program, consts);
   }
 
-  /** Renders one kernel (exposed for tests that validate every generated shader). */
-  render(k: Kernel, program: Program, name: string): { shader: RenderedShader; layout: BindingLayout } {
+  /**
+   * Renders one kernel (exposed for tests that validate every generated shader). `inPlace`: `k`
+   * is a library epilogue's pass of its own (see {@link FusedRenderOptions.inPlace}).
+   */
+  render(k: Kernel, program: Program, name: string, inPlace = false): { shader: RenderedShader; layout: BindingLayout } {
     const args = k.args.map((id) => ({ dtype: program.buffers[id]!.dtype, size: program.buffers[id]!.size }));
     const layout = layoutBindings(args, this.limits.maxStorageBuffersPerShaderStage);
     const shader =
-      k.kind === 'fused' ? renderFused(k, layout, this.limits, name, this.shaderFeatures) : renderLibrary(k, layout, this.limits, name, this.shaderFeatures);
+      k.kind === 'fused'
+        ? renderFused(k, layout, this.limits, name, this.shaderFeatures, { inPlace })
+        : renderLibrary(k, layout, this.limits, name, this.shaderFeatures);
     return { shader, layout };
+  }
+
+  /**
+   * The dispatches of kernel `k`: itself, or, for a library kernel whose operands and epilogue
+   * buffers would overflow the adapter's bindings (epiloguePlacement), the op alone and then
+   * its epilogue as an in-place pass.
+   */
+  private renderDispatches(k: Kernel, program: Program, name: string): { kernel: Kernel; shader: RenderedShader; layout: BindingLayout }[] {
+    const whole = this.render(k, program, name);
+    if (k.kind !== 'library' || epiloguePlacement(k, whole.layout, this.limits.maxStorageBufferBindingSize) === 'fused') return [{ kernel: k, ...whole }];
+    const { op, pass } = splitEpilogue(k);
+    return [
+      { kernel: op, ...this.render(op, program, name) },
+      { kernel: pass, ...this.render(pass, program, name, true) },
+    ];
   }
 
   /** Compiles a scheduled program; `consts[i]` is the buffer of graph const i. */
   compileProgram(program: Program, consts: readonly WebGPUBuffer[]): WebGPUExecutable {
     this.checkLost('compile');
     const maxBinding = this.limits.maxStorageBufferBindingSize;
-    const compiled: CompiledKernel[] = program.kernels.map((k, i) => {
-      const { shader, layout } = this.render(k, program, `k${i}`);
+    const dispatches = program.kernels.flatMap((k, i) => this.renderDispatches(k, program, `k${i}`));
+    const compiled: CompiledKernel[] = dispatches.map(({ kernel: k, shader, layout }) => {
       for (const id of [k.out, ...k.args]) {
         const bytes = program.buffers[id]!.size * ELEMENT_BYTES;
         if (bytes > maxBinding)

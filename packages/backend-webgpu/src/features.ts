@@ -7,6 +7,10 @@
 // - Reduced-precision GEMM tiles (f16): off by default, since float32 results would no longer
 //   match float32 arithmetic; on through the `matmulPrecision` option or the
 //   RESGRAD_WEBGPU_MATMUL_PRECISION environment variable, only where the device has 'shader-f16'.
+// - Library epilogues (the elementwise chain after a matmul or convolution evaluated at the
+//   library kernel's stores, wgsl/epilogue.ts): on by default; off through the
+//   `libraryEpilogues` option or RESGRAD_WEBGPU_EPILOGUES=0, for A/B measurements. Values are the
+//   same either way.
 /// <reference types="@webgpu/types" />
 import { SUBGROUP_LANGUAGE_FEATURES, type GemmTileFormat, type ShaderFeatures } from './wgsl/features.js';
 
@@ -48,8 +52,23 @@ export interface FeatureDecision {
   readonly notice: string | null;
 }
 
-function readEnv(): string | undefined {
-  return typeof process !== 'undefined' ? process.env?.[MATMUL_PRECISION_ENV] : undefined;
+/** The environment variable that turns library epilogues off (`0`) when no option decides. */
+export const EPILOGUES_ENV = 'RESGRAD_WEBGPU_EPILOGUES';
+
+/** An environment variable, where there is an environment (not in browsers). */
+function readEnv(name: string = MATMUL_PRECISION_ENV): string | undefined {
+  return typeof process !== 'undefined' ? process.env?.[name] : undefined;
+}
+
+/**
+ * Whether a backend folds elementwise epilogues into its library kernels: `option` when given,
+ * else {@link EPILOGUES_ENV} (`0` off, `1` or unset on), else on.
+ */
+export function decideLibraryEpilogues(option: boolean | undefined, env: string | undefined = readEnv(EPILOGUES_ENV)): boolean {
+  if (option !== undefined) return option;
+  if (env === undefined || env === '' || env === '1') return true;
+  if (env === '0') return false;
+  throw new Error(`@resgrad/backend-webgpu: ${EPILOGUES_ENV} must be 0 or 1, got ${JSON.stringify(env)}`);
 }
 
 function parsePrecision(value: string, where: string): MatmulPrecision {

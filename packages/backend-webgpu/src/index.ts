@@ -12,11 +12,12 @@ import { acquireDevice, type AcquireOptions } from './device.js';
 
 export { WebGPUBackend, type WebGPUBuffer, type WebGPUExecutable, type DeviceLimits, type WebGPUBackendOptions } from './backend.js';
 export { acquireDevice, describeAdapter, OPTIONAL_FEATURES, type AcquiredDevice, type AcquireOptions } from './device.js';
-export { decideFeatures, MATMUL_PRECISION_ENV, subgroupsAvailable, type FeatureDecision, type FeatureRequest, type FeatureSupport, type MatmulPrecision } from './features.js';
+export { decideFeatures, decideLibraryEpilogues, EPILOGUES_ENV, MATMUL_PRECISION_ENV, subgroupsAvailable, type FeatureDecision, type FeatureRequest, type FeatureSupport, type MatmulPrecision } from './features.js';
 export { PipelineCache, WebGPUKernelError, compilationMessages, hashWgsl } from './pipelines.js';
 export { BufferPool, roundBytes, type PoolStats } from './pool.js';
-export { renderFused, useWorkgroupReduction, type RenderedShader, type RenderLimits } from './wgsl/fused.js';
+export { renderFused, useWorkgroupReduction, type FusedRenderOptions, type RenderedShader, type RenderLimits } from './wgsl/fused.js';
 export { renderLibrary } from './wgsl/library.js';
+export { EPILOGUE_FN, epiloguePlacement, renderEpilogue, splitEpilogue, webgpuLibraryEpilogue, type EpilogueCode } from './wgsl/epilogue.js';
 export { BASELINE_SHADER_FEATURES, type GemmTileFormat, type ShaderFeatures } from './wgsl/features.js';
 export { layoutBindings, type BindingLayout, type ArgSlot } from './wgsl/bindings.js';
 export { WGSL_DIALECT, WGSL_TYPE, alu as wgslAlu, literal as wgslLiteral, type WgslDType } from './wgsl/dialect.js';
@@ -35,8 +36,8 @@ function register(): void {
 }
 register();
 
-/** Options of {@link initWebGPU}: the device's, and the backend's precision choices. */
-export type InitOptions = AcquireOptions & Pick<WebGPUBackendOptions, 'subgroups' | 'matmulPrecision'>;
+/** Options of {@link initWebGPU}: the device's, and the backend's shader and scheduling choices. */
+export type InitOptions = AcquireOptions & Pick<WebGPUBackendOptions, 'subgroups' | 'matmulPrecision' | 'libraryEpilogues'>;
 
 /**
  * Acquires a WebGPU device (once; later calls return the same result) and makes the 'webgpu'
@@ -54,7 +55,7 @@ export type InitOptions = AcquireOptions & Pick<WebGPUBackendOptions, 'subgroups
  */
 export function initWebGPU(opts: InitOptions = {}): Promise<WebGPUBackend | { unavailable: string }> {
   pending ??= acquireDevice(opts).then((r) => {
-    const result = 'unavailable' in r ? r : new WebGPUBackend(r, { subgroups: opts.subgroups, matmulPrecision: opts.matmulPrecision });
+    const result = 'unavailable' in r ? r : new WebGPUBackend(r, { subgroups: opts.subgroups, matmulPrecision: opts.matmulPrecision, libraryEpilogues: opts.libraryEpilogues });
     state = result;
     register();
     return result;

@@ -66,6 +66,16 @@ export function useWorkgroupReduction(outputs: number, reduced: number): boolean
   return reduced >= 128 && outputs <= 16384;
 }
 
+/** Options of {@link renderFused}. */
+export interface FusedRenderOptions {
+  /**
+   * The kernel is a library epilogue run as a pass of its own over the op's stored result
+   * (see wgsl/epilogue.ts, splitEpilogue): elementwise, and `reduced` is the element of `out`
+   * at the same point, read before it is overwritten (each invocation owns its element).
+   */
+  readonly inPlace?: boolean;
+}
+
 /**
  * Renders fused kernel `k` with argument bindings `layout` within the adapter's `limits`;
  * `features` says which optional WGSL capabilities it may use (default: none).
@@ -76,7 +86,9 @@ export function renderFused(
   limits: RenderLimits,
   name = 'kernel',
   features: ShaderFeatures = BASELINE_SHADER_FEATURES,
+  options: FusedRenderOptions = {},
 ): RenderedShader {
+  if (options.inPlace && k.reduce) throw new Error(`@resgrad/backend-webgpu: internal error: ${name}: an in-place epilogue pass with a reduction`);
   const rank = k.shape.length;
   const n = prod(k.shape);
   const red = k.reduce;
@@ -96,7 +108,7 @@ export function renderFused(
   });
   const outT = wgslType(k.dtype, `kernel ${name}`);
   const header = [WGSL_PRELUDE, ...declareBindings(layout, k.dtype), ''];
-  const what = `${name}: fused ${k.dtype}[${k.shape.join(', ')}]${red ? ` ${red.op} over [${rExt.join(', ')}]` : ''}`;
+  const what = `${name}: fused ${k.dtype}[${k.shape.join(', ')}]${red ? ` ${red.op} over [${rExt.join(', ')}]` : ''}${options.inPlace ? ' (library epilogue, in place)' : ''}`;
 
   const body: string[] = [];
   const epilogue = (reducedName?: string): string[] => {
@@ -153,7 +165,7 @@ export function renderFused(
         `let red: ${f.accType} = acc;`,
       );
     }
-  }
+  } else if (options.inPlace) body.push(`let red: ${outT} = out[o];`);
   const code = [
     ...header,
     `@compute @workgroup_size(${wg})`,
@@ -162,7 +174,7 @@ export function renderFused(
     `  if (o >= ${n}i) { return; }`,
     ...decode('o', k.shape, axisName).map(indent),
     ...body.map(indent),
-    ...epilogue(red ? 'red' : undefined).map(indent),
+    ...epilogue(red || options.inPlace ? 'red' : undefined).map(indent),
     '}',
   ];
   return { code: code.join('\n'), grid: gridFor(Math.ceil(n / wg), limits.maxComputeWorkgroupsPerDimension), what };

@@ -1,7 +1,9 @@
 // A generic tiled GEMM in WGSL, the engine of the matmul and of the three convolutions
 // (implicit GEMM: the convolution's operands are gathered on the fly, never materialised).
-// C[z][m][n] = sum over k of A(m, k, z) * B(k, n, z), with A, B and the store of C given as
-// WGSL function bodies. Each workgroup computes a BM x BN block of C, staging BK-deep slices
+// C[z][m][n] = sum over k of A(m, k, z) * B(k, n, z), with A and B given as WGSL function
+// bodies and the store of C as statements per column of an invocation's block (what depends on
+// the column alone, such as a convolution's image and pixel decoded from n, is computed once for
+// its four rows). Each workgroup computes a BM x BN block of C, staging BK-deep slices
 // of A and B in workgroup memory as vec4s; each invocation accumulates a 4 x 4 block of C in
 // four vec4 registers (register blocking), the BK steps of the product unrolled in the
 // generated code (SwiftShader's Subzero JIT neither unrolls loops nor keeps indexed arrays in
@@ -31,8 +33,13 @@ export interface GemmSpec {
   readonly loadA: string;
   /** Body of `fn gemm_b(k: i32, n: i32, z: i32) -> t`, called only with k < K and n < N. */
   readonly loadB: string;
-  /** Body of `fn gemm_store(m: i32, n: i32, z: i32, v: t)`, called only with m < M and n < N. */
-  readonly store: string;
+  /**
+   * Statements run once per column `n` of an invocation's block (in `fn gemm_store_col(m: i32,
+   * n: i32, z: i32, v: vec4<t>)`, called only with n < N and m < M): typically `let`s decoding n.
+   */
+  readonly storeColumn: readonly string[];
+  /** The statement storing value `v` at row `m` (WGSL expressions) of the column, m < M. */
+  readonly store: (m: string, v: string) => string;
   /** How the workgroup tiles are stored (default 'f32': as `t`); 'f16' formats need t = f32. */
   readonly tileFormat?: GemmTileFormat;
 }
@@ -160,13 +167,17 @@ export function renderGemm(spec: GemmSpec, tiles: GemmTiles): { code: string; gr
     inner.push(`    a = ${codec.decode(`tA[${kk * BM4}i + ty]`)}; b = ${codec.decode(`tB[${kk * BN4}i + tx]`)};`);
     for (let i = 0; i < TM; i++) inner.push(`    c${i} += a[${i}] * b;`);
   }
+  // column j of the block: c0[j] .. c3[j], rows r .. r + 3 (those below M)
   const stores: string[] = [];
+  for (let j = 0; j < TN; j++) {
+    const st = `gemm_store_col(r, q + ${j}i, z, ${v4}(c0[${j}], c1[${j}], c2[${j}], c3[${j}]));`;
+    const c = cond([checkM ? 'r < M_' : '', checkN ? `q + ${j}i < N_` : '']);
+    stores.push(c ? `  if (${c}) { ${st} }` : `  ${st}`);
+  }
+  const rowStores: string[] = [];
   for (let i = 0; i < TM; i++) {
-    for (let j = 0; j < TN; j++) {
-      const c = cond([checkM ? `r + ${i}i < M_` : '', checkN ? `q + ${j}i < N_` : '']);
-      const st = `gemm_store(r + ${i}i, q + ${j}i, z, c${i}[${j}]);`;
-      stores.push(c ? `  if (${c}) { ${st} }` : `  ${st}`);
-    }
+    const st = spec.store(i ? `(m + ${i}i)` : 'm', `v[${i}]`);
+    rowStores.push(checkM && i ? `  if (m + ${i}i < M_) { ${st} }` : `  ${st}`);
   }
   const code = `const M_: i32 = ${M}i;
 const N_: i32 = ${N}i;
@@ -182,8 +193,9 @@ fn gemm_b(k: i32, n: i32, z: i32) -> ${t} {
 ${spec.loadB}
 }
 
-fn gemm_store(m: i32, n: i32, z: i32, v: ${t}) {
-${spec.store}
+fn gemm_store_col(m: i32, n: i32, z: i32, v: ${v4}) {
+${spec.storeColumn.map((l) => `  ${l}`).join('\n')}
+${rowStores.join('\n')}
 }
 
 @compute @workgroup_size(${threads})

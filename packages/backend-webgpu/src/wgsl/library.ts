@@ -2,10 +2,13 @@
 // convolutions as implicit GEMMs), and, where no GEMM tiling fits the adapter's limits, the
 // convolutions as direct loops (conv2d and its input gradient give one invocation per output
 // element; the weight gradient, a long reduction into few outputs, a workgroup per element).
+// Each stores every output element once, from one invocation, through the kernel's epilogue
+// (epilogue.ts) when the scheduler folded elementwise work into it.
 import type { ConvParams, LibraryKernel, LibraryParams } from '@resgrad/core';
 import { declareBindings, loadArg, type BindingLayout } from './bindings.js';
 import { wgslType } from './dialect.js';
 import { ENTRY_ARGS, gridFor, GROUP_INDEX } from './dispatch.js';
+import { axesOf, renderEpilogue, type EpilogueCode } from './epilogue.js';
 import { BASELINE_SHADER_FEATURES, type ShaderFeatures } from './features.js';
 import { reductionWorkgroup, type RenderedShader, type RenderLimits } from './fused.js';
 import { gemmTiles, renderGemm, tileElementBytes } from './gemm.js';
@@ -23,17 +26,23 @@ export function renderLibrary(
   name = 'kernel',
   features: ShaderFeatures = BASELINE_SHADER_FEATURES,
 ): RenderedShader {
-  const gemm = renderLibraryGemm(k, layout, limits, name, features);
+  const epi = renderEpilogue(k, layout);
+  const shader = renderOp(k, layout, limits, name, features, epi);
+  return k.epilogue ? { ...shader, what: `${shader.what} + epilogue` } : shader;
+}
+
+function renderOp(k: LibraryKernel, layout: BindingLayout, limits: RenderLimits, name: string, features: ShaderFeatures, epi: EpilogueCode): RenderedShader {
+  const gemm = renderLibraryGemm(k, layout, limits, name, features, epi);
   if (gemm) return gemm;
   switch (k.op) {
     case 'dot':
       throw new Error(`@resgrad/backend-webgpu: ${name}: no matmul tiling fits the adapter's limits (${limits.maxComputeInvocationsPerWorkgroup} invocations, ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup storage, ${limits.maxComputeWorkgroupsPerDimension} workgroups per dimension)`);
     case 'conv2d':
-      return renderConv2d(k as LibraryKernel<'conv2d'>, layout, limits, name);
+      return renderConv2d(k as LibraryKernel<'conv2d'>, layout, limits, name, epi);
     case 'conv2dInputGrad':
-      return renderConvInputGrad(k as LibraryKernel<'conv2dInputGrad'>, layout, limits, name);
+      return renderConvInputGrad(k as LibraryKernel<'conv2dInputGrad'>, layout, limits, name, epi);
     case 'conv2dWeightGrad':
-      return renderConvWeightGrad(k as LibraryKernel<'conv2dWeightGrad'>, layout, limits, name, features.subgroups);
+      return renderConvWeightGrad(k as LibraryKernel<'conv2dWeightGrad'>, layout, limits, name, features.subgroups, epi);
   }
 }
 
@@ -42,19 +51,24 @@ export function renderLibrary(
  * GEMMs whose operands are gathered from the image, weights and output gradient by index. Null
  * when no tiling fits the adapter's limits (the direct kernels below then run).
  */
-function renderLibraryGemm(k: LibraryKernel, layout: BindingLayout, limits: RenderLimits, name: string, features: ShaderFeatures): RenderedShader | null {
+function renderLibraryGemm(k: LibraryKernel, layout: BindingLayout, limits: RenderLimits, name: string, features: ShaderFeatures, epi: EpilogueCode): RenderedShader | null {
   const t = wgslType(k.dtype, `kernel ${name} (${k.op})`);
   if (k.op !== 'dot' && t !== 'f32') return null;
   // reduced-precision tiles apply to float32 products only (an int32 matmul stays exact)
   const tileFormat = t === 'f32' ? features.gemmTiles : 'f32';
   const A = (i: string) => loadArg(layout, 0, i);
   const B = (i: string) => loadArg(layout, 1, i);
-  const build = (M: number, N: number, K: number, Z: number, loadA: string, loadB: string, store: string, what: string): RenderedShader | null => {
+  // Where C[z][m][n] goes: `out` describes the output position of column n (`column`: lets
+  // from n and z, once per column) and row m (`index`: the flat output index, `axes`: the
+  // output's multi-index, which the epilogue takes).
+  const epilogue = k.epilogue !== undefined;
+  const build = (M: number, N: number, K: number, Z: number, loadA: string, loadB: string, out: OutputMap, what: string): RenderedShader | null => {
     const tiles = gemmTiles(M, N, Z, limits, tileElementBytes(tileFormat));
     if (!tiles) return null;
-    const { code, grid, directives } = renderGemm({ M, N, K, Z, t, loadA, loadB, store, tileFormat }, tiles);
+    const store = (m: string, v: string) => epi.store(out.index(m), out.axes(m), v);
+    const { code, grid, directives } = renderGemm({ M, N, K, Z, t, loadA, loadB, storeColumn: out.column, store, tileFormat }, tiles);
     const tag = tileFormat === 'f32' ? '' : ` ${tileFormat} tiles`;
-    return { code: `${[...directives, ''].join('\n')}${head(layout, k)}\n${code}`, grid, what: `${what} (gemm ${tiles.BM}x${tiles.BN}x${tiles.BK}${tag})` };
+    return { code: `${[...directives, ''].join('\n')}${head(layout, k, epi)}\n${code}`, grid, what: `${what} (gemm ${tiles.BM}x${tiles.BN}x${tiles.BK}${tag})` };
   };
   if (k.op === 'dot') {
     const [as, bs] = k.argShapes as [readonly number[], readonly number[]];
@@ -66,7 +80,7 @@ function renderLibraryGemm(k: LibraryKernel, layout: BindingLayout, limits: Rend
     return build(M, N, K, batch,
       `  return ${A(`z * ${M * K}i + m * ${K}i + k`)};`,
       `  return ${B(`z * ${K * N}i + k * ${N}i + n`)};`,
-      `  out[z * ${M * N}i + m * ${N}i + n] = v;`,
+      { column: [], index: (m) => `z * ${M * N}i + ${m} * ${N}i + n`, axes: (m) => [...axesOf('z', as.slice(0, r - 2)), m, 'n'] },
       `${name}: dot [${batch}] ${M}x${K} @ ${K}x${N}`);
   }
   if (k.op === 'conv2d') {
@@ -87,7 +101,11 @@ function renderLibraryGemm(k: LibraryKernel, layout: BindingLayout, limits: Rend
   let iw = ow * ${d.sw}i - ${d.pw}i + kw * ${d.dw}i;
   if (ih < 0i || ih >= ${d.H}i || iw < 0i || iw >= ${d.W}i) { return 0.0f; }
   return ${A(`((b * ${d.C}i + z * ${d.Cg}i + c) * ${d.H}i + ih) * ${d.W}i + iw`)};`,
-      `  out[((n / ${OHW}i) * ${d.O}i + z * ${d.Og}i + m) * ${OHW}i + n % ${OHW}i] = v;`,
+      {
+        column: [`let b = n / ${OHW}i;`, `let p = n % ${OHW}i;`, ...(epilogue ? [`let oh = p / ${d.OW}i;`, `let ow = p % ${d.OW}i;`] : [])],
+        index: (m) => `(b * ${d.O}i + z * ${d.Og}i + ${m}) * ${OHW}i + p`,
+        axes: (m) => ['b', `z * ${d.Og}i + ${m}`, 'oh', 'ow'],
+      },
       `${name}: conv2d x[${xs.join(', ')}] w[${ws.join(', ')}]`);
   }
   if (k.op === 'conv2dInputGrad') {
@@ -113,7 +131,11 @@ function renderLibraryGemm(k: LibraryKernel, layout: BindingLayout, limits: Rend
   let ow = tw / ${d.sw}i;
   if (oh * ${d.sh}i != th || ow * ${d.sw}i != tw || oh >= ${d.OH}i || ow >= ${d.OW}i) { return 0.0f; }
   return ${A(`((b * ${d.O}i + z * ${d.Og}i + o) * ${d.OH}i + oh) * ${d.OW}i + ow`)};`,
-      `  out[((n / ${HW}i) * ${d.C}i + z * ${d.Cg}i + m) * ${HW}i + n % ${HW}i] = v;`,
+      {
+        column: [`let b = n / ${HW}i;`, `let p = n % ${HW}i;`, ...(epilogue ? [`let ih = p / ${d.W}i;`, `let iw = p % ${d.W}i;`] : [])],
+        index: (m) => `(b * ${d.C}i + z * ${d.Cg}i + ${m}) * ${HW}i + p`,
+        axes: (m) => ['b', `z * ${d.Cg}i + ${m}`, 'ih', 'iw'],
+      },
       `${name}: conv2dInputGrad dy[${ys.join(', ')}] w[${ws.join(', ')}]`);
   }
   if (k.op === 'conv2dWeightGrad') {
@@ -135,13 +157,31 @@ function renderLibraryGemm(k: LibraryKernel, layout: BindingLayout, limits: Rend
   let iw = ow * ${d.sw}i - ${d.pw}i + kw * ${d.dw}i;
   if (ih < 0i || ih >= ${d.H}i || iw < 0i || iw >= ${d.W}i) { return 0.0f; }
   return ${A(`((b * ${d.C}i + z * ${d.Cg}i + c) * ${d.H}i + ih) * ${d.W}i + iw`)};`,
-      `  out[(z * ${d.Og}i + m) * ${d.Cg * KK}i + n] = v;`,
+      {
+        column: epilogue ? [`let c = n / ${KK}i;`, `let kk = n % ${KK}i;`, `let kh = kk / ${d.KW}i;`, `let kw = kk % ${d.KW}i;`] : [],
+        index: (m) => `(z * ${d.Og}i + ${m}) * ${d.Cg * KK}i + n`,
+        axes: (m) => [`z * ${d.Og}i + ${m}`, 'c', 'kh', 'kw'],
+      },
       `${name}: conv2dWeightGrad x[${xs.join(', ')}] dy[${ys.join(', ')}]`);
   }
   return null;
 }
 
-const head = (layout: BindingLayout, k: LibraryKernel) => [WGSL_PRELUDE, ...declareBindings(layout, k.dtype), ''].join('\n');
+/**
+ * Where a GEMM's C[z][m][n] lands in the library op's output: `column`, statements defining
+ * locals from n and z (run once per column of an invocation's block); `index(m)` and `axes(m)`,
+ * the flat output index and the output's multi-index at row m (a parenthesised expression) in
+ * terms of those locals.
+ */
+interface OutputMap {
+  readonly column: readonly string[];
+  readonly index: (m: string) => string;
+  readonly axes: (m: string) => string[];
+}
+
+/** The prelude, the bindings and the epilogue function (if any) of a library shader. */
+const head = (layout: BindingLayout, k: LibraryKernel, epi: EpilogueCode) =>
+  [WGSL_PRELUDE, ...declareBindings(layout, k.dtype), '', ...(epi.decl ? [epi.decl, ''] : [])].join('\n');
 
 interface ConvDims {
   N: number; C: number; H: number; W: number;
@@ -163,11 +203,11 @@ function convDims(x: readonly number[], w: readonly number[], y: readonly number
 const WG = 64;
 
 /** One invocation per output element: y[n,o,oh,ow] = sum over c, kh, kw of x * w. */
-function renderConv2d(k: LibraryKernel<'conv2d'>, layout: BindingLayout, limits: RenderLimits, name: string): RenderedShader {
+function renderConv2d(k: LibraryKernel<'conv2d'>, layout: BindingLayout, limits: RenderLimits, name: string, epi: EpilogueCode): RenderedShader {
   const [xs, ws] = k.argShapes as [readonly number[], readonly number[]];
   const d = convDims(xs, ws, k.shape, k.params);
   const total = d.N * d.O * d.OH * d.OW;
-  const code = `${head(layout, k)}
+  const code = `${head(layout, k, epi)}
 @compute @workgroup_size(${WG})
 fn main(${ENTRY_ARGS}) {
   let yi: i32 = i32(${GROUP_INDEX} * ${WG}u + lid);
@@ -191,7 +231,7 @@ fn main(${ENTRY_ARGS}) {
       }
     }
   }
-  out[yi] = acc;
+  ${epi.store('yi', ['n', 'o', 'oh', 'ow'], 'acc')}
 }
 `;
   return { code, grid: gridFor(Math.ceil(total / WG), limits.maxComputeWorkgroupsPerDimension), what: `${name}: conv2d x[${xs.join(', ')}] w[${ws.join(', ')}]` };
@@ -201,12 +241,12 @@ fn main(${ENTRY_ARGS}) {
  * One invocation per input element: dx[n,ci,ih,iw] gathers dy[n,o,oh,ow] * w[o,c,kh,kw] over
  * the output positions whose window covers (ih, iw): oh = (ih + ph - kh*dh) / sh when exact.
  */
-function renderConvInputGrad(k: LibraryKernel<'conv2dInputGrad'>, layout: BindingLayout, limits: RenderLimits, name: string): RenderedShader {
+function renderConvInputGrad(k: LibraryKernel<'conv2dInputGrad'>, layout: BindingLayout, limits: RenderLimits, name: string, epi: EpilogueCode): RenderedShader {
   const [ys, ws] = k.argShapes as [readonly number[], readonly number[]];
   const p = k.params as LibraryParams['conv2dInputGrad'];
   const d = convDims(p.inputShape, ws, ys, p);
   const total = d.N * d.C * d.H * d.W;
-  const code = `${head(layout, k)}
+  const code = `${head(layout, k, epi)}
 @compute @workgroup_size(${WG})
 fn main(${ENTRY_ARGS}) {
   let xi: i32 = i32(${GROUP_INDEX} * ${WG}u + lid);
@@ -234,7 +274,7 @@ fn main(${ENTRY_ARGS}) {
       }
     }
   }
-  out[xi] = acc;
+  ${epi.store('xi', ['n', 'ci', 'ih', 'iw'], 'acc')}
 }
 `;
   return { code, grid: gridFor(Math.ceil(total / WG), limits.maxComputeWorkgroupsPerDimension), what: `${name}: conv2dInputGrad dy[${ys.join(', ')}] w[${ws.join(', ')}]` };
@@ -251,7 +291,14 @@ const WEIGHT_GRAD_LOOP_TERMS = 4096;
  * memory). (SwiftShader took 30 s for a 64x64x3x3 weight gradient over 32 terms with a
  * 256-wide workgroup per element: idle lanes and emulated barriers.)
  */
-function renderConvWeightGrad(k: LibraryKernel<'conv2dWeightGrad'>, layout: BindingLayout, limits: RenderLimits, name: string, subgroups: boolean): RenderedShader {
+function renderConvWeightGrad(
+  k: LibraryKernel<'conv2dWeightGrad'>,
+  layout: BindingLayout,
+  limits: RenderLimits,
+  name: string,
+  subgroups: boolean,
+  epi: EpilogueCode,
+): RenderedShader {
   const [xs, ys] = k.argShapes as [readonly number[], readonly number[]];
   const p = k.params as LibraryParams['conv2dWeightGrad'];
   const d = convDims(xs, p.weightShape, ys, p);
@@ -273,7 +320,7 @@ function renderConvWeightGrad(k: LibraryKernel<'conv2dWeightGrad'>, layout: Bind
   let ci = (o / ${d.Og}i) * ${d.Cg}i + c;`;
   const what = `${name}: conv2dWeightGrad x[${xs.join(', ')}] dy[${ys.join(', ')}]`;
   if (terms <= WEIGHT_GRAD_LOOP_TERMS) {
-    const code = `${head(layout, k)}
+    const code = `${head(layout, k, epi)}
 @compute @workgroup_size(${WG})
 fn main(${ENTRY_ARGS}) {
   let wi: i32 = i32(${GROUP_INDEX} * ${WG}u + lid);
@@ -281,14 +328,14 @@ fn main(${ENTRY_ARGS}) {
   var acc: f32 = 0.0f;
   for (var t: i32 = 0i; t < ${terms}i; t++) {${term('t')}
   }
-  out[wi] = acc;
+  ${epi.store('wi', ['o', 'c', 'kh', 'kw'], 'acc')}
 }
 `;
     return { code, grid: gridFor(Math.ceil(total / WG), limits.maxComputeWorkgroupsPerDimension), what };
   }
   const wg = reductionWorkgroup(limits);
   const combine = workgroupCombine(folder('sum', 'float32'), wg, subgroups);
-  const code = `${[...combine.directives, ''].join('\n')}${head(layout, k)}
+  const code = `${[...combine.directives, ''].join('\n')}${head(layout, k, epi)}
 ${combine.decls.join('\n')}
 
 @compute @workgroup_size(${wg})
@@ -299,7 +346,7 @@ fn main(${ENTRY_ARGS}${combine.params}) {
   for (var t: i32 = i32(lid); t < ${terms}i; t += ${wg}i) {${term('t')}
   }
 ${combine.lines.map((l) => `  ${l}`).join('\n')}
-  out[wi] = red;
+  ${epi.store('wi', ['o', 'c', 'kh', 'kw'], 'red')}
 }
 `;
   return { code, grid: gridFor(total, limits.maxComputeWorkgroupsPerDimension), what };
