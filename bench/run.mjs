@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Later issues add names here (resnet20: the training-step throughput benchmark).
-const benches = { core: 'core.ts', 'cpu-pool': 'cpu-pool.ts', 'cpu-kernels': 'cpu-kernels.ts', resnet20: 'resnet20.ts', 'resnet20-profile': 'resnet20-profile.ts', webgpu: 'webgpu.ts', gpujs: 'gpujs.ts' };
+const benches = { core: 'core.ts', 'cpu-pool': 'cpu-pool.ts', 'cpu-kernels': 'cpu-kernels.ts', resnet20: 'resnet20.ts', 'cpu-epilogues': 'cpu-epilogues.ts', 'resnet20-profile': 'resnet20-profile.ts', webgpu: 'webgpu.ts', gpujs: 'gpujs.ts' };
 
 const [name, ...rest] = process.argv.slice(2);
 if (!name || !(name in benches)) {
