@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ALU_ARITY, type AluOp, type FusedKernel } from '@resgrad/core';
 import { layoutBindings, renderFused, wgslAlu, wgslLiteral, type RenderLimits } from '@resgrad/backend-webgpu';
 import { gridFor } from '../src/wgsl/dispatch.js';
+import { divConst, divisionMagic } from '../src/wgsl/divide.js';
 
 const LIMITS: RenderLimits = {
   maxComputeWorkgroupsPerDimension: 65535,
@@ -69,5 +70,24 @@ describe('WGSL rendering (no device)', () => {
     const narrow = renderFused(k(4), layout, LIMITS);
     expect(narrow.code).not.toContain('var<workgroup>');
     expect(narrow.code).toContain('for (var r: i32 = 0i; r < 4i; r++)');
+  });
+
+  it('divides indices by constants exactly with a multiply and shift within the proven range', () => {
+    for (let d = 2; d <= 80; d++) {
+      for (const max of [1, 7, 100, 1000, 20000]) {
+        const magic = divisionMagic(d, max);
+        if (!magic) continue;
+        expect(max * magic.m).toBeLessThan(2 ** 31); // no i32 overflow
+        let wrong = 0;
+        for (let x = 0; x <= max; x++) if (Math.floor((x * magic.m) / 2 ** magic.s) !== Math.floor(x / d)) wrong++;
+        expect(wrong, `d ${d}, max ${max}`).toBe(0);
+      }
+    }
+    expect(divisionMagic(9, 160)).not.toBeNull();
+    expect(divisionMagic(49, 10_000_000)).toBeNull(); // beyond i32 products: WGSL's division
+    expect(divConst('k', 1, 100)).toBe('k');
+    expect(divConst('k', 32, 100)).toBe('(k >> 5u)');
+    expect(divConst('k', 9, 160)).toMatch(/^\(\(k \* \d+i\) >> \d+u\)$/);
+    expect(divConst('k', 49, 10_000_000)).toBe('(k / 49i)');
   });
 });

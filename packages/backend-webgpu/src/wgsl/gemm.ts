@@ -9,6 +9,13 @@
 // generated code (SwiftShader's Subzero JIT neither unrolls loops nor keeps indexed arrays in
 // registers: the previous matmul, with a loop-indexed accumulator array, ran at 0.1 GFLOP/s).
 //
+// Gathered operands (the implicit-GEMM convolutions): an operand may be given as a
+// {@link GemmGather}, its index decoding split into what depends on its outer index alone (A's
+// row m, B's column n: decoded once per invocation before the K loop, since an invocation
+// stages the same four rows or columns at every k0) and what depends on k alone (decoded once
+// per staged group of four elements instead of once per element). Only the index arithmetic
+// moves: the values staged, and so the products and their order, are the same.
+//
 // Reduced precision (opt-in, float32 products only): the tiles may be stored as f16 while the
 // products and sums stay f32. A product of two f16 values (11-bit significands) is exact in f32
 // (24 bits), so the only rounding added to the f32 path is each operand's conversion to f16:
@@ -21,6 +28,27 @@ import type { RenderLimits } from './fused.js';
 import type { Grid } from './dispatch.js';
 import { F16_DIRECTIVES, type GemmTileFormat } from './features.js';
 
+/** Index decoding for a gathered operand: `lets` computing i32 `fields` (by name). */
+export interface GemmIndexDecode {
+  /** Statements (`let`s) that may use the index and `z`. */
+  readonly lets: readonly string[];
+  /** The names, declared by `lets`, handed to the element function. */
+  readonly fields: readonly string[];
+}
+
+/**
+ * An operand gathered by index, its decoding split by what it depends on; `value` is the body of
+ * the element function, which may use the fields of both decodes, k, the outer index and z.
+ */
+export interface GemmGather {
+  /** From the outer index (`m` for A, `n` for B) and `z`; evaluated for any index below the extent rounded up to the tile. */
+  readonly outer: GemmIndexDecode;
+  /** From `k` and `z`; evaluated for any k below K rounded up to a multiple of BK. */
+  readonly inner: GemmIndexDecode;
+  /** Body returning the element (called only with m < M, k < K and n < N). */
+  readonly value: string;
+}
+
 export interface GemmSpec {
   readonly M: number;
   readonly N: number;
@@ -29,10 +57,10 @@ export interface GemmSpec {
   readonly Z: number;
   /** The WGSL element type (f32 or i32). */
   readonly t: string;
-  /** Body of `fn gemm_a(m: i32, k: i32, z: i32) -> t`, called only with m < M and k < K. */
-  readonly loadA: string;
-  /** Body of `fn gemm_b(k: i32, n: i32, z: i32) -> t`, called only with k < K and n < N. */
-  readonly loadB: string;
+  /** Body of `fn gemm_a(m: i32, k: i32, z: i32) -> t`, called only with m < M and k < K; or a gather. */
+  readonly loadA: string | GemmGather;
+  /** Body of `fn gemm_b(k: i32, n: i32, z: i32) -> t`, called only with k < K and n < N; or a gather. */
+  readonly loadB: string | GemmGather;
   /**
    * Statements run once per column `n` of an invocation's block (in `fn gemm_store_col(m: i32,
    * n: i32, z: i32, v: vec4<t>)`, called only with n < N and m < M): typically `let`s decoding n.
@@ -80,6 +108,10 @@ export function tileElementBytes(format: GemmTileFormat): number {
   return format === 'f32' ? 4 : 2;
 }
 
+/** The largest BM and BN {@link gemmTiles} chooses, and its BK. */
+export const GEMM_MAX_TILE = 64;
+export const GEMM_BK = 16;
+
 export interface GemmTiles {
   readonly BM: number;
   readonly BN: number;
@@ -94,9 +126,9 @@ const TN = 4;
  * `elementBytes` is the workgroup storage of one tile element (4, or 2 for f16 tiles).
  */
 export function gemmTiles(M: number, N: number, Z: number, limits: RenderLimits, elementBytes = 4): GemmTiles | null {
-  const BK = 16;
-  let BM = M <= 16 ? 16 : M <= 32 ? 32 : 64;
-  let BN = N <= 16 ? 16 : N <= 32 ? 32 : 64;
+  const BK = GEMM_BK;
+  let BM = M <= 16 ? 16 : M <= 32 ? 32 : GEMM_MAX_TILE;
+  let BN = N <= 16 ? 16 : N <= 32 ? 32 : GEMM_MAX_TILE;
   const maxThreads = Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
   const fits = () => (BM / TM) * (BN / TN) <= maxThreads && (BM + BN) * BK * elementBytes <= limits.maxComputeWorkgroupStorageSize;
   // enough workgroups to spread over the device's cores when the product is small
@@ -138,30 +170,68 @@ export function renderGemm(spec: GemmSpec, tiles: GemmTiles): { code: string; gr
   const checkN = N % BN !== 0;
   const checkK = K % BK !== 0;
   const cond = (parts: string[]) => parts.filter(Boolean).join(' && ');
-  const loadATile = (e: string) => {
-    const kk = `(${e} / ${BM4}i)`;
-    const m4 = `(${e} % ${BM4}i)`;
-    const parts: string[] = [`let k = k0 + ${kk};`, `let m = row0 + ${m4} * 4i;`, `var v = ${v4}(${zero});`];
-    const kOk = checkK ? 'k < K_' : '';
-    for (let i = 0; i < 4; i++) {
-      const c = cond([kOk, checkM ? `m + ${i}i < M_` : '']);
-      parts.push(c ? `if (${c}) { v[${i}] = gemm_a(m + ${i}i, k, z); }` : `v[${i}] = gemm_a(m + ${i}i, k, z);`);
+  // A (rows m, 4 per group, BM4 groups) and B (columns n, BN4 groups) alike: operand `x`
+  const operand = (x: 'a' | 'b') => {
+    const isA = x === 'a';
+    const load = isA ? spec.loadA : spec.loadB;
+    const G = isA ? BM4 : BN4; // groups of 4 along the outer index
+    const tile = isA ? 'tA' : 'tB';
+    const o0 = isA ? 'row0' : 'col0';
+    const checkO = isA ? checkM : checkN;
+    const extent = isA ? 'M_' : 'N_';
+    const call = (o: string, i: number, extra: string) => (isA ? `gemm_a(${o} + ${i}i, k, z${extra})` : `gemm_b(k, ${o} + ${i}i, z${extra})`);
+    const elements = (o: string, extra: (i: number) => string) => {
+      const parts: string[] = [];
+      const kOk = checkK ? 'k < K_' : '';
+      for (let i = 0; i < 4; i++) {
+        const c = cond([kOk, checkO ? `${o} + ${i}i < ${extent}` : '']);
+        parts.push(c ? `if (${c}) { v[${i}] = ${call(o, i, extra(i))}; }` : `v[${i}] = ${call(o, i, extra(i))};`);
+      }
+      return parts.join(' ');
+    };
+    const sig = isA ? 'm: i32, k: i32, z: i32' : 'k: i32, n: i32, z: i32';
+    if (typeof load === 'string') {
+      const tileLoad = (e: string) =>
+        `let k = k0 + (${e} / ${G}i); let o = ${o0} + (${e} % ${G}i) * 4i; var v = ${v4}(${zero}); ${elements('o', () => '')} ${tile}[${e}] = ${codec.encode('v')};`;
+      return { fns: `fn gemm_${x}(${sig}) -> ${t} {\n${load}\n}\n`, before: '', stage: stage(BK * G, tileLoad) };
     }
-    parts.push(`tA[${e}] = ${codec.encode('v')};`);
-    return parts.join(' ');
+    // gathered: an invocation stages the same 4 rows (columns) at every k0, as the invocation
+    // count is a multiple of the groups (threads = BM4 * BN4): group lid % G, at the k offsets
+    // lid / G + r * (threads / G), r < rounds
+    const step = threads / G;
+    const rounds = (BK * G) / threads;
+    if (!Number.isInteger(rounds)) throw new Error(`@resgrad/backend-webgpu: renderGemm: tiles ${BM}x${BN}x${BK} do not stage whole rounds`);
+    const O = isA ? 'GemmAOuter' : 'GemmBOuter';
+    const I = isA ? 'GemmAInner' : 'GemmBInner';
+    const oi = isA ? 'm' : 'n';
+    const struct = (name: string, d: GemmIndexDecode) => `struct ${name} { ${d.fields.map((n) => `${n}: i32`).join(', ')} }\n`;
+    const maker = (name: string, fn: string, param: string, d: GemmIndexDecode) =>
+      `fn ${fn}(${param}: i32, z: i32) -> ${name} {\n${d.lets.map((l) => `  ${l}`).join('\n')}\n  return ${name}(${d.fields.join(', ')});\n}\n`;
+    const hasO = load.outer.fields.length > 0;
+    const hasI = load.inner.fields.length > 0;
+    const fns = [
+      hasO ? struct(O, load.outer) + maker(O, `gemm_${x}_outer`, oi, load.outer) : '',
+      hasI ? struct(I, load.inner) + maker(I, `gemm_${x}_inner`, 'k', load.inner) : '',
+      `fn gemm_${x}(${sig}${hasO ? `, go: ${O}` : ''}${hasI ? `, gi: ${I}` : ''}) -> ${t} {\n`,
+      ...load.outer.fields.map((n) => `  let ${n} = go.${n};\n`),
+      ...load.inner.fields.map((n) => `  let ${n} = gi.${n};\n`),
+      `${load.value}\n}\n`,
+    ].join('');
+    const before = [
+      `  let ${x}g: i32 = i32(lid % ${G}u);`,
+      `  let ${x}kk: i32 = i32(lid / ${G}u);`,
+      `  let ${x}o: i32 = ${o0} + ${x}g * 4i;`,
+      ...(hasO ? [0, 1, 2, 3].map((i) => `  let ${x}o${i} = gemm_${x}_outer(${x}o + ${i}i, z);`) : []),
+    ].join('\n');
+    const body = (kk: string) =>
+      `let k = k0 + ${kk}; ${hasI ? `let gi = gemm_${x}_inner(k, z); ` : ''}var v = ${v4}(${zero}); ${elements(`${x}o`, (i) => `${hasO ? `, ${x}o${i}` : ''}${hasI ? ', gi' : ''}`)} ${tile}[${kk} * ${G}i + ${x}g] = ${codec.encode('v')};`;
+    const stageCode = rounds === 1
+      ? `    {\n      ${body(`${x}kk`)}\n    }`
+      : `    for (var r: i32 = 0i; r < ${rounds}i; r++) {\n      let kk = ${x}kk + r * ${step}i; ${body('kk')}\n    }`;
+    return { fns, before, stage: stageCode };
   };
-  const loadBTile = (e: string) => {
-    const kk = `(${e} / ${BN4}i)`;
-    const n4 = `(${e} % ${BN4}i)`;
-    const parts: string[] = [`let k = k0 + ${kk};`, `let n = col0 + ${n4} * 4i;`, `var v = ${v4}(${zero});`];
-    const kOk = checkK ? 'k < K_' : '';
-    for (let j = 0; j < 4; j++) {
-      const c = cond([kOk, checkN ? `n + ${j}i < N_` : '']);
-      parts.push(c ? `if (${c}) { v[${j}] = gemm_b(k, n + ${j}i, z); }` : `v[${j}] = gemm_b(k, n + ${j}i, z);`);
-    }
-    parts.push(`tB[${e}] = ${codec.encode('v')};`);
-    return parts.join(' ');
-  };
+  const opA = operand('a');
+  const opB = operand('b');
   const inner: string[] = [];
   for (let kk = 0; kk < BK; kk++) {
     inner.push(`    a = ${codec.decode(`tA[${kk * BM4}i + ty]`)}; b = ${codec.decode(`tB[${kk * BN4}i + tx]`)};`);
@@ -185,14 +255,8 @@ const K_: i32 = ${K}i;
 var<workgroup> tA: array<${codec.type}, ${BK * BM4}>;
 var<workgroup> tB: array<${codec.type}, ${BK * BN4}>;
 
-fn gemm_a(m: i32, k: i32, z: i32) -> ${t} {
-${spec.loadA}
-}
-
-fn gemm_b(k: i32, n: i32, z: i32) -> ${t} {
-${spec.loadB}
-}
-
+${opA.fns}
+${opB.fns}
 fn gemm_store_col(m: i32, n: i32, z: i32, v: ${v4}) {
 ${spec.storeColumn.map((l) => `  ${l}`).join('\n')}
 ${rowStores.join('\n')}
@@ -211,9 +275,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   var c3 = ${v4}(${zero});
   var a: ${v4};
   var b: ${v4};
+${[opA.before, opB.before].filter(Boolean).join('\n')}
   for (var k0: i32 = 0i; k0 < K_; k0 += ${BK}i) {
-${stage(BK * BM4, loadATile)}
-${stage(BK * BN4, loadBTile)}
+${opA.stage}
+${opB.stage}
     workgroupBarrier();
 ${inner.join('\n')}
     workgroupBarrier();

@@ -11,7 +11,8 @@ import { ENTRY_ARGS, gridFor, GROUP_INDEX } from './dispatch.js';
 import { axesOf, renderEpilogue, type EpilogueCode } from './epilogue.js';
 import { BASELINE_SHADER_FEATURES, type ShaderFeatures } from './features.js';
 import { reductionWorkgroup, type RenderedShader, type RenderLimits } from './fused.js';
-import { gemmTiles, renderGemm, tileElementBytes } from './gemm.js';
+import { divConst } from './divide.js';
+import { GEMM_BK, GEMM_MAX_TILE, gemmTiles, renderGemm, tileElementBytes, type GemmGather } from './gemm.js';
 import { WGSL_PRELUDE } from './prelude.js';
 import { folder, workgroupCombine } from './reduce.js';
 
@@ -62,7 +63,7 @@ function renderLibraryGemm(k: LibraryKernel, layout: BindingLayout, limits: Rend
   // from n and z, once per column) and row m (`index`: the flat output index, `axes`: the
   // output's multi-index, which the epilogue takes).
   const epilogue = k.epilogue !== undefined;
-  const build = (M: number, N: number, K: number, Z: number, loadA: string, loadB: string, out: OutputMap, what: string): RenderedShader | null => {
+  const build = (M: number, N: number, K: number, Z: number, loadA: string | GemmGather, loadB: string | GemmGather, out: OutputMap, what: string): RenderedShader | null => {
     const tiles = gemmTiles(M, N, Z, limits, tileElementBytes(tileFormat));
     if (!tiles) return null;
     const store = (m: string, v: string) => epi.store(out.index(m), out.axes(m), v);
@@ -88,19 +89,16 @@ function renderLibraryGemm(k: LibraryKernel, layout: BindingLayout, limits: Rend
     const d = convDims(xs, ws, k.shape, k.params as ConvParams);
     const KK = d.KH * d.KW;
     const OHW = d.OH * d.OW;
+    const N = d.N * OHW;
+    const K = d.Cg * KK;
     // y[n, g*Og + m, oh, ow] = sum over k = (c, kh, kw) of w[g*Og + m, k] * x[n, g*Cg + c, ih, iw]; column = (n, oh, ow)
-    return build(d.Og, d.N * OHW, d.Cg * KK, d.O / d.Og,
-      `  return ${B(`(z * ${d.Og}i + m) * ${d.Cg * KK}i + k`)};`,
-      `  let c = k / ${KK}i;
-  let kh = (k / ${d.KW}i) % ${d.KH}i;
-  let kw = k % ${d.KW}i;
-  let b = n / ${OHW}i;
-  let oh = (n / ${d.OW}i) % ${d.OH}i;
-  let ow = n % ${d.OW}i;
-  let ih = oh * ${d.sh}i - ${d.ph}i + kh * ${d.dh}i;
-  let iw = ow * ${d.sw}i - ${d.pw}i + kw * ${d.dw}i;
-  if (ih < 0i || ih >= ${d.H}i || iw < 0i || iw >= ${d.W}i) { return 0.0f; }
-  return ${A(`((b * ${d.C}i + z * ${d.Cg}i + c) * ${d.H}i + ih) * ${d.W}i + iw`)};`,
+    return build(d.Og, N, K, d.O / d.Og,
+      `  return ${B(`(z * ${d.Og}i + m) * ${K}i + k`)};`,
+      {
+        outer: { lets: [...pixelDecode('n', d.OW, d.OH, outerMax(N)), `let xb = (nb * ${d.C}i + z * ${d.Cg}i) * ${d.H * d.W}i;`, `let ihb = pr * ${d.sh}i - ${d.ph}i;`, `let iwb = pc * ${d.sw}i - ${d.pw}i;`], fields: ['xb', 'ihb', 'iwb'] },
+        inner: kernelDecode(d, kMax(K), d.H * d.W, 'xc'),
+        value: imageTap(d, A),
+      },
       {
         column: [`let b = n / ${OHW}i;`, `let p = n % ${OHW}i;`, ...(epilogue ? [`let oh = p / ${d.OW}i;`, `let ow = p % ${d.OW}i;`] : [])],
         index: (m) => `(b * ${d.O}i + z * ${d.Og}i + ${m}) * ${OHW}i + p`,
@@ -114,23 +112,23 @@ function renderLibraryGemm(k: LibraryKernel, layout: BindingLayout, limits: Rend
     const d = convDims(p.inputShape, ws, ys, p);
     const KK = d.KH * d.KW;
     const HW = d.H * d.W;
+    const N = d.N * HW;
+    const K = d.Og * KK;
+    const taps = [`let th = thb - khd;`, `let tw = twb - kwd;`, `if (th < 0i || tw < 0i) { return 0.0f; }`, `let oh = ${divConst('th', d.sh, d.H + d.ph)};`, `let ow = ${divConst('tw', d.sw, d.W + d.pw)};`];
+    const misses = [...(d.sh > 1 ? [`oh * ${d.sh}i != th`] : []), ...(d.sw > 1 ? [`ow * ${d.sw}i != tw`] : []), `oh >= ${d.OH}i`, `ow >= ${d.OW}i`];
     // dx[n, g*Cg + m, ih, iw] = sum over k = (o, kh, kw) of w[g*Og + o, m, kh, kw] * dy[n, g*Og + o, oh, ow]
     // where oh*sh = ih + ph - kh*dh exactly (likewise ow); column = (n, ih, iw)
-    return build(d.Cg, d.N * HW, d.Og * KK, d.O / d.Og,
-      `  return ${B(`((z * ${d.Og}i + k / ${KK}i) * ${d.Cg}i + m) * ${KK}i + k % ${KK}i`)};`,
-      `  let o = k / ${KK}i;
-  let kh = (k / ${d.KW}i) % ${d.KH}i;
-  let kw = k % ${d.KW}i;
-  let b = n / ${HW}i;
-  let ih = (n / ${d.W}i) % ${d.H}i;
-  let iw = n % ${d.W}i;
-  let th = ih + ${d.ph}i - kh * ${d.dh}i;
-  let tw = iw + ${d.pw}i - kw * ${d.dw}i;
-  if (th < 0i || tw < 0i) { return 0.0f; }
-  let oh = th / ${d.sh}i;
-  let ow = tw / ${d.sw}i;
-  if (oh * ${d.sh}i != th || ow * ${d.sw}i != tw || oh >= ${d.OH}i || ow >= ${d.OW}i) { return 0.0f; }
-  return ${A(`((b * ${d.O}i + z * ${d.Og}i + o) * ${d.OH}i + oh) * ${d.OW}i + ow`)};`,
+    return build(d.Cg, N, K, d.O / d.Og,
+      {
+        outer: { lets: [], fields: [] },
+        inner: { lets: [`let ko = ${divConst('k', KK, kMax(K))};`, `let wk = (z * ${d.Og}i + ko) * ${d.Cg * KK}i + (k - ${KK}i * ko);`], fields: ['wk'] },
+        value: `  return ${B(`wk + m * ${KK}i`)};`,
+      },
+      {
+        outer: { lets: [...pixelDecode('n', d.W, d.H, outerMax(N)), `let yb = (nb * ${d.O}i + z * ${d.Og}i) * ${d.OH * d.OW}i;`, `let thb = pr + ${d.ph}i;`, `let twb = pc + ${d.pw}i;`], fields: ['yb', 'thb', 'twb'] },
+        inner: kernelDecode(d, kMax(K), d.OH * d.OW, 'yo'),
+        value: [...taps, `if (${misses.join(' || ')}) { return 0.0f; }`, `return ${A(`yb + yo + oh * ${d.OW}i + ow`)};`].map((l) => `  ${l}`).join('\n'),
+      },
       {
         column: [`let b = n / ${HW}i;`, `let p = n % ${HW}i;`, ...(epilogue ? [`let ih = p / ${d.W}i;`, `let iw = p % ${d.W}i;`] : [])],
         index: (m) => `(b * ${d.C}i + z * ${d.Cg}i + ${m}) * ${HW}i + p`,
@@ -144,19 +142,20 @@ function renderLibraryGemm(k: LibraryKernel, layout: BindingLayout, limits: Rend
     const d = convDims(xs, p.weightShape, ys, p);
     const KK = d.KH * d.KW;
     const OHW = d.OH * d.OW;
+    const N = d.Cg * KK;
+    const K = d.N * OHW;
     // dw[g*Og + m, c, kh, kw] = sum over k = (n, oh, ow) of dy[n, g*Og + m, oh, ow] * x[n, g*Cg + c, ih, iw]; column = (c, kh, kw)
-    return build(d.Og, d.Cg * KK, d.N * OHW, d.O / d.Og,
-      `  return ${B(`((k / ${OHW}i) * ${d.O}i + z * ${d.Og}i + m) * ${OHW}i + k % ${OHW}i`)};`,
-      `  let b = k / ${OHW}i;
-  let oh = (k / ${d.OW}i) % ${d.OH}i;
-  let ow = k % ${d.OW}i;
-  let c = n / ${KK}i;
-  let kh = (n / ${d.KW}i) % ${d.KH}i;
-  let kw = n % ${d.KW}i;
-  let ih = oh * ${d.sh}i - ${d.ph}i + kh * ${d.dh}i;
-  let iw = ow * ${d.sw}i - ${d.pw}i + kw * ${d.dw}i;
-  if (ih < 0i || ih >= ${d.H}i || iw < 0i || iw >= ${d.W}i) { return 0.0f; }
-  return ${A(`((b * ${d.C}i + z * ${d.Cg}i + c) * ${d.H}i + ih) * ${d.W}i + iw`)};`,
+    return build(d.Og, N, K, d.O / d.Og,
+      {
+        outer: { lets: [`let ym = (z * ${d.Og}i + m) * ${OHW}i;`], fields: ['ym'] },
+        inner: { lets: [`let kb = ${divConst('k', OHW, kMax(K))};`, `let yk = kb * ${d.O * OHW}i + (k - ${OHW}i * kb);`], fields: ['yk'] },
+        value: `  return ${B('yk + ym')};`,
+      },
+      {
+        outer: kernelDecode(d, outerMax(N), d.H * d.W, 'xc', 'n', d.Cg),
+        inner: { lets: [...pixelDecode('k', d.OW, d.OH, kMax(K)), `let xb = nb * ${d.C * d.H * d.W}i;`, `let ihb = pr * ${d.sh}i - ${d.ph}i;`, `let iwb = pc * ${d.sw}i - ${d.pw}i;`], fields: ['xb', 'ihb', 'iwb'] },
+        value: imageTap(d, A),
+      },
       {
         column: epilogue ? [`let c = n / ${KK}i;`, `let kk = n % ${KK}i;`, `let kh = kk / ${d.KW}i;`, `let kw = kk % ${d.KW}i;`] : [],
         index: (m) => `(z * ${d.Og}i + ${m}) * ${d.Cg * KK}i + n`,
@@ -166,6 +165,36 @@ function renderLibraryGemm(k: LibraryKernel, layout: BindingLayout, limits: Rend
   }
   return null;
 }
+
+/** The largest column (row) index a GEMM gather decodes: the extent rounded up to a tile. */
+const outerMax = (extent: number) => extent + GEMM_MAX_TILE - 1;
+/** The largest k a GEMM gather decodes: K rounded up to BK. */
+const kMax = (K: number) => K + GEMM_BK - 1;
+
+/**
+ * Lets decoding index `i` (0 <= i <= max) of a (batch, row, column) pixel with `cols` columns
+ * and `rows` rows: `nb`, `pr`, `pc` (and nq = i / cols).
+ */
+function pixelDecode(i: string, cols: number, rows: number, max: number): string[] {
+  return [`let nq = ${divConst(i, cols, max)};`, `let pc = ${i} - ${cols}i * nq;`, `let nb = ${divConst('nq', rows, Math.floor(max / cols))};`, `let pr = nq - ${rows}i * nb;`];
+}
+
+/**
+ * Decodes index `i` (0 <= i <= max) of a kernel tap (channel kc, kh, kw) into fields `base`,
+ * the channel's offset (kc, or z * group + kc with `group`, times `stride`), `khd` and `kwd`
+ * (kh * dh, kw * dw).
+ */
+function kernelDecode(d: ConvDims, max: number, stride: number, base: string, i = 'k', group = 0): GemmGather['inner'] {
+  const channel = group ? `(z * ${group}i + kc)` : 'kc';
+  return {
+    lets: [`let kq = ${divConst(i, d.KW, max)};`, `let kw = ${i} - ${d.KW}i * kq;`, `let kc = ${divConst('kq', d.KH, Math.floor(max / d.KW))};`, `let kh = kq - ${d.KH}i * kc;`, `let ${base} = ${channel} * ${stride}i;`, `let khd = kh * ${d.dh}i;`, `let kwd = kw * ${d.dw}i;`],
+    fields: [base, 'khd', 'kwd'],
+  };
+}
+
+/** The body loading x at (image offset xb + channel offset xc, ihb + khd, iwb + kwd), 0 outside the image (padding). */
+const imageTap = (d: ConvDims, X: (i: string) => string) =>
+  [`let ih = ihb + khd;`, `let iw = iwb + kwd;`, `if (ih < 0i || ih >= ${d.H}i || iw < 0i || iw >= ${d.W}i) { return 0.0f; }`, `return ${X(`xb + xc + ih * ${d.W}i + iw`)};`].map((l) => `  ${l}`).join('\n');
 
 /**
  * Where a GEMM's C[z][m][n] lands in the library op's output: `column`, statements defining
