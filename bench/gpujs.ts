@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { jit, matmul, slice, type Tensor, tensor } from '@resgrad/core';
 import '@resgrad/backend-cpu';
 import { initWebGPU } from '@resgrad/backend-webgpu';
-import { median, now } from './lib/measure.js';
+import { timeRunsAsync } from './lib/measure.js';
 import { emit, numericFlags, printSummary } from './lib/report.js';
 
 const flags = numericFlags(process.argv.slice(2), { size: 512, repeats: 5 });
@@ -17,16 +17,9 @@ const gflops = (ms: number) => Number(((2 * n ** 3) / (ms * 1e6)).toFixed(3));
 const a = Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
 const b = Float32Array.from({ length: n * n }, (_, i) => ((i * 104729) % 1000) / 1000 - 0.5);
 
-async function timeIt(run: () => unknown | Promise<unknown>): Promise<number> {
-  await run(); // warm-up: compiles
-  const times: number[] = [];
-  for (let i = 0; i < flags.repeats; i++) {
-    const t0 = now();
-    await run();
-    times.push(now() - t0);
-  }
-  return median(times);
-}
+// One warm-up run (it compiles), then the median of the timed ones.
+const timeIt = async (run: () => unknown | Promise<unknown>): Promise<number> =>
+  (await timeRunsAsync(run, { warmup: 1, repeats: flags.repeats })).median;
 
 // resgrad's cpu backend gives the result every contender is checked against.
 const tensorOf = (x: Float32Array, backend: string) => tensor(x, { shape: [n, n], backend });

@@ -16,7 +16,7 @@
 import { jit, matmul, random, registerBackend, setDefaultBackend, slice, sum, type Tensor } from '@resgrad/core';
 import { resnetTrainSetup } from './lib/resnet-step.js';
 import { initWebGPU, WebGPUBackend } from '@resgrad/backend-webgpu';
-import { median, now } from './lib/measure.js';
+import { median, now, timeRunsAsync } from './lib/measure.js';
 import { emit, numericFlags, printSummary } from './lib/report.js';
 
 // epilogues: 2 = the training step both ways (A/B), 1 = with library epilogues only, 0 = without
@@ -34,16 +34,8 @@ const device: WebGPUBackend = gpu;
 const features = { subgroups: gpu.shaderFeatures.subgroups, matmul_precision: gpu.matmulPrecision };
 
 /** Median ms of `run` (one submission, awaited through a read) after the warm-up. */
-async function time(run: () => Promise<void>): Promise<number> {
-  for (let i = 0; i < flags.warmup; i++) await run();
-  const times: number[] = [];
-  for (let i = 0; i < flags.repeats; i++) {
-    const t0 = now();
-    await run();
-    times.push(now() - t0);
-  }
-  return median(times);
-}
+const time = async (run: () => Promise<void>): Promise<number> =>
+  (await timeRunsAsync(run, { warmup: flags.warmup, repeats: flags.repeats })).median;
 
 /** A second backend on the same device with other shader choices (registered as `name`). */
 function variant(name: string, options: ConstructorParameters<typeof WebGPUBackend>[1]): string {

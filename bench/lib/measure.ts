@@ -42,6 +42,26 @@ export function timeRuns(fn: () => void, { warmup, repeats }: { warmup: number; 
   return { ...summarize(times), cold };
 }
 
+/** As {@link timeRuns} for work that completes asynchronously (a GPU submission read back). */
+export async function timeRunsAsync(
+  fn: () => unknown | Promise<unknown>,
+  { warmup, repeats }: { warmup: number; repeats: number },
+): Promise<Runs> {
+  let cold: number | undefined;
+  for (let i = 0; i < warmup; i++) {
+    const t0 = now();
+    await fn();
+    if (i === 0) cold = now() - t0;
+  }
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = now();
+    await fn();
+    times.push(now() - t0);
+  }
+  return { ...summarize(times), cold };
+}
+
 /**
  * Microseconds per iteration of `body`, as the median over `repeats` runs of `n` iterations
  * each (after `warmup` such runs): loops amortise the timer's own cost for sub-microsecond work.
