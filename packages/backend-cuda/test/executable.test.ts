@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type Program, schedule } from '@resgrad/core';
 import { CudaBackend, type CudaBuffer, CudaExecutable, CUDA_DIALECT, type CudaRuntime } from '@resgrad/backend-cuda';
 import { cudaSchedule, epilogueGraphs } from './epilogue-corpus.js';
+import { wrapFakeDriver } from './fake-driver.js';
 
 const saved = { ...process.env };
 afterEach(() => {
@@ -45,18 +46,7 @@ function fakeRuntime() {
     cuGraphExecDestroy: () => 0,
   };
   const driver = {
-    fns,
-    check(call: string, code: number) {
-      if (code) throw new Error(`${call} failed with ${code}`);
-    },
-    call(name: string, ...args: unknown[]) {
-      driver.check(name, fns[name]!(...args));
-    },
-    out<T>(name: string, ...args: unknown[]): T {
-      const o: unknown[] = [null];
-      driver.check(name, fns[name]!(o, ...args));
-      return o[0] as T;
-    },
+    ...wrapFakeDriver(fns),
     tryAlloc(bytes: number) {
       const ptr = nextPtr;
       nextPtr += BigInt(Math.ceil(bytes / 256) * 256);

@@ -4,6 +4,7 @@
 // misses that outnumber replays stop capturing, a failed capture runs the work directly and
 // turns capture off, and the environment switch and launch-count threshold are honoured.
 import { describe, expect, it } from 'vitest';
+import { wrapFakeDriver } from './fake-driver.js';
 import { emptyGraphStats, GraphRunner, graphPolicy, GRAPH_MIN_LAUNCHES, type GraphDriver, type GraphPolicy } from '@resgrad/backend-cuda';
 
 const STREAM = 7n;
@@ -43,20 +44,7 @@ function fakeDriver(opts: { failLaunchInCapture?: boolean; updateCode?: number; 
     cuGraphDestroy: (g: bigint) => (log.push(`destroy graph ${g}`), 0),
     cuGraphExecDestroy: (e: bigint) => (log.push(`destroy exec ${e}`), 0),
   };
-  const drv = {
-    fns,
-    check(call: string, code: number) {
-      if (code) throw new Error(`${call} failed with ${code}`);
-    },
-    call(name: string, ...args: unknown[]) {
-      drv.check(name, fns[name]!(...args));
-    },
-    out<T>(name: string, ...args: unknown[]): T {
-      const o: unknown[] = [null];
-      drv.check(name, fns[name]!(o, ...args));
-      return o[0] as T;
-    },
-  };
+  const drv = wrapFakeDriver(fns);
   /** The run's work: counts launches, executed only outside capture. */
   const work = () => {
     if (state.capturing && opts.failLaunchInCapture) throw new Error('cuLaunchKernel failed with CUDA_ERROR_STREAM_CAPTURE_INVALIDATED (901)');
